@@ -1,0 +1,145 @@
+import Logging
+import NIOCore
+import RelayConfig
+import SMTPCore
+import SMTPServer
+import ServiceLifecycle
+import Spool
+
+/// The listener role (`relayd listener`): accepts mail on every `[[listener]]` and commits it to
+/// the spool before answering `250`. On graceful shutdown it stops accepting, closes idle
+/// sessions with `421`, lets open transactions finish until `shutdown_timeout`, then ends.
+public final class ListenerRole: Service {
+    private let configuration: RelayConfiguration
+    private let spool: Spool
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let limiter: ConnectionLimiter
+    private let registry = SessionRegistry()
+    private let sessionIDs = SessionIDGenerator()
+    private let sink: SpoolMessageSink
+    private let postmaster: Mailbox
+
+    /// - Parameters:
+    ///   - configuration: the effective configuration.
+    ///   - spool: the opened spool.
+    ///   - group: event loops for the sessions.
+    public init(configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger) {
+        self.configuration = configuration
+        self.spool = spool
+        self.group = group
+        self.logger = logger
+        self.limiter = ConnectionLimiter(
+            maximumTotal: configuration.limits.maxConnections,
+            maximumPerAddress: configuration.limits.maxConnectionsPerIP)
+        self.sink = SpoolMessageSink(
+            spool: spool, hostname: configuration.hostname, allocator: ByteBufferAllocator(), logger: logger,
+            onCommitted: {})
+        let address = configuration.postmasterAddress
+        if let at = address.lastIndex(of: "@") {
+            postmaster = Mailbox(localPart: String(address[..<at]), domain: String(address[address.index(after: at)...]))
+        } else {
+            postmaster = Mailbox(localPart: address, domain: configuration.hostname)
+        }
+    }
+
+    public func run() async throws {
+        var servers: [any Channel] = []
+        for listener in configuration.listeners {
+            let server = try await SMTPServerBootstrap.bind(
+                host: listener.address.host, port: listener.address.port, group: group
+            ) { [self] channel in
+                initialize(channel, listener: listener)
+            }
+            logger.notice(
+                "listening",
+                metadata: [
+                    "address": "\(server.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "\(listener.address)")",
+                    "mode": "\(listener.mode.rawValue)",
+                ])
+            servers.append(server)
+        }
+        // Wait for SIGTERM (graceful shutdown) or cancellation.
+        try? await gracefulShutdown()
+        logger.notice("shutting down", metadata: ["sessions": "\(registry.count)"])
+        for server in servers { try? await server.close() }
+        registry.broadcast(SMTPShutdownRequested())
+        let deadline = ContinuousClock.now + configuration.limits.shutdownTimeout
+        while registry.count > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if registry.count > 0 {
+            registry.broadcast(SMTPShutdownDeadlinePassed())
+            let grace = ContinuousClock.now + .seconds(2)
+            while registry.count > 0 && ContinuousClock.now < grace {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        spool.close()
+        logger.notice("stopped")
+    }
+
+    private func initialize(_ channel: any Channel, listener: ListenerConfiguration) -> EventLoopFuture<Void> {
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let port = channel.remoteAddress?.port ?? 0
+        switch limiter.admit(address) {
+        case .admitted:
+            break
+        case .tooManyConnections:
+            logger.warning("connection refused", metadata: ["client": "[\(address)]", "reason": "max_connections"])
+            return refuse(channel, .tooManyConnections(configuration.hostname))
+        case .tooManyFromAddress:
+            logger.warning("connection refused", metadata: ["client": "[\(address)]", "reason": "max_connections_per_ip"])
+            return refuse(channel, .tooManyConnectionsFromAddress(configuration.hostname))
+        }
+        registry.add(channel)
+        let limiter = limiter
+        let registry = registry
+        channel.closeFuture.whenComplete { _ in
+            limiter.release(address)
+            registry.remove(channel)
+        }
+        let sessionID = sessionIDs.next()
+        let clientMayRelay = IPAddress(address).map { ip in
+            configuration.relay.allowNetworks.contains { $0.contains(ip) }
+        } ?? false
+        let normalize: Bool
+        switch configuration.limits.bareNewline {
+        case .normalize: normalize = true
+        case .reject: normalize = false
+        case .rejectRemote: normalize = clientMayRelay
+        }
+        let acceptDomains = configuration.relay.acceptDomains
+        let session = SMTPServerSession(
+            configuration: SMTPServerSession.Configuration(
+                hostname: configuration.hostname, maximumMessageSize: configuration.limits.maxMessageSize,
+                maximumRecipients: configuration.limits.maxRecipients, maximumErrors: configuration.limits.maxErrors,
+                maximumHops: configuration.limits.maxHops, clientMayRelay: clientMayRelay,
+                acceptsDomain: { domain in acceptDomains.contains { $0.matches(domain) } },
+                postmaster: postmaster, tlsAvailable: false, authAvailable: configuration.auth != nil,
+                requireTLS: listener.requireTLS, requireAuth: listener.requireAuth))
+        var sessionLogger = logger
+        sessionLogger[metadataKey: "session"] = "\(sessionID)"
+        let handler = SMTPServerHandler(
+            session: session,
+            configuration: SMTPServerHandler.Configuration(
+                commandTimeout: TimeAmount(configuration.limits.commandTimeout),
+                dataTimeout: TimeAmount(configuration.limits.dataTimeout), normalizeBareLineFeed: normalize,
+                maximumLineLength: configuration.limits.maxLineLength),
+            sink: sink,
+            info: SMTPSessionInfo(
+                sessionID: sessionID, clientAddress: address, clientPort: port,
+                listenerName: "\(listener.address)"),
+            logger: sessionLogger)
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(handler)
+        }
+    }
+
+    private func refuse(_ channel: any Channel, _ reply: SMTPReply) -> EventLoopFuture<Void> {
+        var buffer = channel.allocator.buffer(capacity: 80)
+        reply.write(into: &buffer)
+        channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
+        return channel.eventLoop.makeSucceededVoidFuture()
+    }
+}

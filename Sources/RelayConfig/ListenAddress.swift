@@ -1,0 +1,46 @@
+/// Where a listener (or the metrics endpoint) binds: a host and a port.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    /// An IPv4 or IPv6 address (without brackets) or a host name such as `localhost`.
+    public var host: String
+
+    /// The TCP port, 0–65535; 0 asks the system for a free port (tests).
+    public var port: Int
+
+    /// Creates an address.
+    /// - Parameters:
+    ///   - host: An address or host name, IPv6 without brackets.
+    ///   - port: 0–65535.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `"0.0.0.0:25"`, `"[::]:587"` or `"localhost:2525"`. The port is required.
+    /// - Parameter text: The address text.
+    /// - Throws: ``ConfigurationError`` (reason only) when the text is not of that form.
+    public init(parsing text: String) throws(ConfigurationError) {
+        let problem = ConfigurationError(
+            reason: "expected host:port such as \"0.0.0.0:25\", \"[::]:587\" or \"localhost:2525\","
+                + " got \(TOMLText.quoted(text))"
+        )
+        guard let split = HostPort(text), let port = split.port else {
+            if let split = HostPort(text), IPAddress(split.host) != nil, split.host.contains(":") {
+                throw ConfigurationError(
+                    reason: "put an IPv6 address in brackets and add a port, as in \"[::1]:25\";"
+                        + " got \(TOMLText.quoted(text))"
+                )
+            }
+            throw problem
+        }
+        if split.bracketed {
+            guard let address = IPAddress(split.host), !address.isIPv4 else { throw problem }
+        } else {
+            guard IPAddress(split.host) != nil || HostName.isValid(split.host) else { throw problem }
+        }
+        self.host = split.host
+        self.port = port
+    }
+
+    /// `host:port`, with the host in brackets when it is an IPv6 address: `[::]:587`.
+    public var description: String { HostPort.join(host: self.host, port: self.port) }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Logging
+
+/// Writes one line per event to stderr, as logfmt (`key=value …`) or as one JSON object.
+///
+/// The log message is the event name: `logger.info("queued", metadata: ["id": …])` prints
+/// `time=… level=info component=listener event=queued id=…`.
+public struct RelayLogHandler: LogHandler {
+    public enum Format: Sendable {
+        case logfmt
+        case json
+    }
+
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let component: String
+    private let format: Format
+
+    /// - Parameters:
+    ///   - label: the logger's label; its last dotted part is the component (`relay.listener` → `listener`).
+    public init(label: String, level: Logger.Level, format: Format) {
+        self.component = label.split(separator: ".").last.map(String.init) ?? label
+        self.logLevel = level
+        self.format = format
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields: [(String, String)] = [
+            ("time", Self.timestamp()), ("level", "\(event.level)"), ("component", component),
+            ("event", "\(event.message)"),
+        ]
+        let merged = metadata.merging(event.metadata ?? [:]) { _, new in new }
+        // Stable order: the identifiers first, then the rest by name.
+        let leading = ["session", "id"]
+        for key in leading { if let value = merged[key] { fields.append((key, "\(value)")) } }
+        for (key, value) in merged.sorted(by: { $0.key < $1.key }) where !leading.contains(key) {
+            fields.append((key, "\(value)"))
+        }
+        let line: String
+        switch format {
+        case .logfmt: line = fields.map { "\($0.0)=\(Self.logfmtValue($0.1))" }.joined(separator: " ")
+        case .json: line = "{" + fields.map { "\"\($0.0)\":\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    static func logfmtValue(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.contains(where: { $0 == " " || $0 == "=" || $0 == "\"" || $0.asciiValue.map { $0 < 32 } ?? false })
+        guard needsQuotes else { return value }
+        return jsonString(value)
+    }
+
+    static func jsonString(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var parts = tm()
+        var seconds = now.tv_sec
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour, parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
+    }
+}

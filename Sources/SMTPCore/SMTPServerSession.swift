@@ -1,0 +1,433 @@
+/// The server side of one SMTP session (RFC 5321 §4), as a pure state machine: events in,
+/// actions out. It does no I/O, reads no clock and holds no message text — the driver streams
+/// the text to storage and tells the machine what the decoder saw.
+public struct SMTPServerSession: Sendable {
+    /// Policy and limits for one session, fixed when it starts.
+    public struct Configuration: Sendable {
+        public var hostname: String
+        public var maximumMessageSize: Int
+        public var maximumRecipients: Int
+        /// Protocol errors before `421` and disconnect.
+        public var maximumErrors: Int
+        /// More `Received:` headers than this on arrival is a mail loop.
+        public var maximumHops: Int
+        /// The client may relay to any domain (`allow_networks`).
+        public var clientMayRelay: Bool
+        /// Domains anyone may send to (`accept_domains`).
+        public var acceptsDomain: @Sendable (String) -> Bool
+        /// Where `<Postmaster>` and `postmaster@hostname` go.
+        public var postmaster: Mailbox
+        /// `[tls]` is configured: STARTTLS may be offered.
+        public var tlsAvailable: Bool
+        /// `[auth]` is configured.
+        public var authAvailable: Bool
+        /// The listener's `require_tls`.
+        public var requireTLS: Bool
+        /// The listener's `require_auth`.
+        public var requireAuth: Bool
+
+        public init(
+            hostname: String, maximumMessageSize: Int, maximumRecipients: Int, maximumErrors: Int,
+            maximumHops: Int, clientMayRelay: Bool, acceptsDomain: @escaping @Sendable (String) -> Bool,
+            postmaster: Mailbox, tlsAvailable: Bool = false, authAvailable: Bool = false,
+            requireTLS: Bool = false, requireAuth: Bool = false
+        ) {
+            self.hostname = hostname
+            self.maximumMessageSize = maximumMessageSize
+            self.maximumRecipients = maximumRecipients
+            self.maximumErrors = maximumErrors
+            self.maximumHops = maximumHops
+            self.clientMayRelay = clientMayRelay
+            self.acceptsDomain = acceptsDomain
+            self.postmaster = postmaster
+            self.tlsAvailable = tlsAvailable
+            self.authAvailable = authAvailable
+            self.requireTLS = requireTLS
+            self.requireAuth = requireAuth
+        }
+    }
+
+    /// The greeting the client gave.
+    struct Hello: Sendable {
+        var name: String
+        var extended: Bool
+    }
+
+    /// An open mail transaction (RFC 5321 §3.3).
+    struct Transaction: Sendable {
+        var sender: Mailbox?
+        var parameters: MailParameters
+        var recipients: [SMTPRecipient] = []
+        /// RCPT commands refused, to tell "no valid recipients" from "no RCPT at all".
+        var refusedRecipients = 0
+        /// BDAT chunks were accepted; DATA may no longer be used (RFC 3030 §2).
+        var chunking = false
+
+        func envelope(_ hello: Hello) -> SMTPEnvelope {
+            SMTPEnvelope(
+                heloName: hello.name, extended: hello.extended, sender: sender, mailParameters: parameters,
+                recipients: recipients)
+        }
+    }
+
+    enum State: Sendable {
+        case awaitingHello
+        case ready(Hello)
+        case transaction(Hello, Transaction)
+        /// Reading message text after `354`.
+        case receivingData(Hello, Transaction)
+        /// Reading a BDAT chunk.
+        case receivingChunk(Hello, Transaction, last: Bool)
+        /// Waiting for the commit of a complete message.
+        case committing(Hello)
+        case closed
+    }
+
+    public let configuration: Configuration
+    private var state = State.awaitingHello
+    private var errors = 0
+    private var draining = false
+    private let parser: SMTPCommandParser
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        self.parser = SMTPCommandParser(maximumMessageSize: configuration.maximumMessageSize)
+    }
+
+    /// True while no transaction is open, so a shutdown may close the session at once.
+    public var isIdle: Bool {
+        switch state {
+        case .awaitingHello, .ready, .closed: true
+        case .transaction, .receivingData, .receivingChunk, .committing: false
+        }
+    }
+
+    /// True once the session has ended.
+    public var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
+    // MARK: Events
+
+    /// The connection is open. - Returns: the greeting.
+    public mutating func connectionEstablished() -> SMTPServerAction {
+        .send(.greeting(configuration.hostname))
+    }
+
+    /// A command line arrived.
+    /// - Parameter pipelinedInputFollows: more input is already waiting behind this line.
+    public mutating func commandReceived(_ line: SMTPCommandLine, pipelinedInputFollows: Bool) -> SMTPServerAction {
+        switch line {
+        case .tooLong:
+            return error(.commandLineTooLong)
+        case .bareLineFeed:
+            state = .closed
+            return .sendAndClose([.bareLineFeed])
+        case .bareCarriageReturn:
+            state = .closed
+            return .sendAndClose([.bareCarriageReturn])
+        case .line(let bytes):
+            let command: SMTPCommand
+            do {
+                command = try parser.parse(bytes, transactionUTF8: transactionUTF8)
+            } catch {
+                return self.error(error.reply)
+            }
+            return commandReceived(command, pipelinedInputFollows: pipelinedInputFollows)
+        }
+    }
+
+    private var transactionUTF8: Bool {
+        if case .transaction(_, let transaction) = state { return transaction.parameters.smtputf8 }
+        return false
+    }
+
+    /// A parsed command arrived.
+    public mutating func commandReceived(_ command: SMTPCommand, pipelinedInputFollows: Bool) -> SMTPServerAction {
+        switch command {
+        case .ehlo(let name):
+            return hello(Hello(name: name, extended: true))
+        case .helo(let name):
+            return hello(Hello(name: name, extended: false))
+        case .mail(let sender, let parameters):
+            return mail(sender: sender, parameters: parameters)
+        case .rcpt(let mailbox, let parameters):
+            return recipient(mailbox, parameters: parameters)
+        case .data:
+            return data(pipelinedInputFollows: pipelinedInputFollows)
+        case .bdat(let size, let last):
+            return bdat(size: size, last: last)
+        case .rset:
+            switch state {
+            case .transaction(let hello, _), .ready(let hello): state = .ready(hello)
+            default: break
+            }
+            return .send(.ok)
+        case .noop:
+            return .send(.ok)
+        case .quit:
+            state = .closed
+            return .sendAndClose([.bye(configuration.hostname)])
+        case .vrfy:
+            if let refusal = tlsRequiredRefusal() { return error(refusal) }
+            return .send(.verifyNotSupported)
+        case .expn:
+            return error(.notImplemented)
+        case .help:
+            return .send(.help)
+        case .starttls:
+            // XXX: the TLS handler arrives with the TLS issue; until then STARTTLS is not offered.
+            return error(.notImplemented)
+        case .auth:
+            return auth()
+        }
+    }
+
+    /// The message text after `354` has ended (`CRLF.CRLF` read).
+    public mutating func dataEnded(_ summary: SMTPDataDecoder.Summary) -> SMTPServerAction {
+        guard case .receivingData(let hello, let transaction) = state else {
+            preconditionFailure("dataEnded outside DATA")
+        }
+        return messageComplete(hello, transaction, summary)
+    }
+
+    /// A BDAT chunk has been read. - Parameter summary: what the decoder saw so far.
+    public mutating func chunkReceived(_ summary: SMTPDataDecoder.Summary) -> SMTPServerAction {
+        guard case .receivingChunk(let hello, var transaction, let last) = state else {
+            preconditionFailure("chunkReceived outside BDAT")
+        }
+        if last { return messageComplete(hello, transaction, summary) }
+        transaction.chunking = true
+        state = .transaction(hello, transaction)
+        if summary.size > configuration.maximumMessageSize {
+            // RFC 3030 §2: the transaction is dropped; the rest of the chunks get 503.
+            state = .ready(hello)
+            return .abortMessage(.messageTooBig)
+        }
+        return .send(SMTPReply(code: 250, EnhancedStatusCode(2, 0, 0), "Ok: \(summary.size) octets received"))
+    }
+
+    /// The message was committed durably.
+    public mutating func commitSucceeded(queueID: String) -> SMTPServerAction {
+        guard case .committing(let hello) = state else { preconditionFailure("commitSucceeded outside commit") }
+        state = .ready(hello)
+        if draining {
+            state = .closed
+            return .sendAndClose([.queued(queueID), .shuttingDown(configuration.hostname)])
+        }
+        return .send(.queued(queueID))
+    }
+
+    /// The commit failed: nothing of the message was kept.
+    public mutating func commitFailed() -> SMTPServerAction {
+        guard case .committing(let hello) = state else { preconditionFailure("commitFailed outside commit") }
+        state = .ready(hello)
+        if draining {
+            state = .closed
+            return .sendAndClose([.storageFailure, .shuttingDown(configuration.hostname)])
+        }
+        return .send(.storageFailure)
+    }
+
+    /// The command or data timeout expired.
+    public mutating func timedOut() -> SMTPServerAction {
+        state = .closed
+        return .sendAndClose([.timeout(configuration.hostname)])
+    }
+
+    /// The server is shutting down: close now if idle, else after the transaction.
+    public mutating func shutdownRequested() -> SMTPServerAction {
+        draining = true
+        guard isIdle, !isClosed else { return .none }
+        state = .closed
+        return .sendAndClose([.shuttingDown(configuration.hostname)])
+    }
+
+    /// The shutdown timeout expired with a transaction still open.
+    public mutating func shutdownTimedOut() -> SMTPServerAction {
+        guard !isClosed else { return .none }
+        state = .closed
+        return .sendAndClose([.shuttingDown(configuration.hostname)])
+    }
+
+    // MARK: Commands
+
+    private mutating func hello(_ hello: Hello) -> SMTPServerAction {
+        switch state {
+        case .awaitingHello, .ready, .transaction:
+            // RFC 5321 §4.1.4: EHLO in a transaction resets it.
+            state = .ready(hello)
+        case .receivingData, .receivingChunk, .committing, .closed:
+            preconditionFailure("command while reading message text")
+        }
+        guard hello.extended else {
+            return .send(SMTPReply(code: 250, nil, configuration.hostname))
+        }
+        var lines = [
+            configuration.hostname,
+            "PIPELINING",
+            "SIZE \(configuration.maximumMessageSize)",
+            "8BITMIME",
+            "SMTPUTF8",
+            "ENHANCEDSTATUSCODES",
+            "CHUNKING",
+            "DSN",
+        ]
+        // XXX: STARTTLS and AUTH are advertised once the TLS issue adds the handshake; AUTH only over TLS.
+        lines.append("HELP")
+        return .send(SMTPReply(code: 250, nil, lines))
+    }
+
+    private func tlsRequiredRefusal() -> SMTPReply? {
+        // RFC 3207 §4: before TLS only EHLO, HELO, STARTTLS, NOOP and QUIT (and RSET, HELP) are allowed.
+        configuration.requireTLS ? SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Must issue a STARTTLS command first") : nil
+    }
+
+    private mutating func mail(sender: Mailbox?, parameters: MailParameters) -> SMTPServerAction {
+        if let refusal = tlsRequiredRefusal() { return error(refusal) }
+        switch state {
+        case .awaitingHello:
+            return error(.badSequence("send HELO/EHLO first"))
+        case .transaction:
+            return error(.badSequence("nested MAIL command"))
+        case .ready(let hello):
+            if configuration.requireAuth {
+                return error(SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Authentication required"))
+            }
+            state = .transaction(hello, Transaction(sender: sender, parameters: parameters))
+            return .send(.senderOK)
+        case .receivingData, .receivingChunk, .committing, .closed:
+            preconditionFailure("command while reading message text")
+        }
+    }
+
+    private mutating func recipient(_ mailbox: Mailbox, parameters: RecipientParameters) -> SMTPServerAction {
+        if let refusal = tlsRequiredRefusal() { return error(refusal) }
+        guard case .transaction(let hello, var transaction) = state else {
+            return error(.badSequence("need MAIL command"))
+        }
+        guard transaction.recipients.count < configuration.maximumRecipients else {
+            // RFC 5321 §4.5.3.1.10: too many recipients is a temporary failure, not counted as an error.
+            return .send(.tooManyRecipients)
+        }
+        var accepted = mailbox
+        if mailbox.isBarePostmaster || isLocalPostmaster(mailbox) {
+            accepted = configuration.postmaster
+        } else if !configuration.clientMayRelay && !configuration.acceptsDomain(mailbox.domain) {
+            transaction.refusedRecipients += 1
+            state = .transaction(hello, transaction)
+            return error(.relayDenied)
+        }
+        var kept = parameters
+        if accepted != mailbox && kept.originalRecipient == nil {
+            // Keep the address the client gave, for DSNs (RFC 3461 §4.2).
+            kept.originalRecipient = "rfc822;\(mailbox)"
+        }
+        transaction.recipients.append(SMTPRecipient(mailbox: accepted, parameters: kept))
+        state = .transaction(hello, transaction)
+        return .send(.recipientOK)
+    }
+
+    private func isLocalPostmaster(_ mailbox: Mailbox) -> Bool {
+        mailbox.localPart.lowercased() == "postmaster" && mailbox.domain.lowercased() == configuration.hostname.lowercased()
+    }
+
+    private mutating func data(pipelinedInputFollows: Bool) -> SMTPServerAction {
+        if let refusal = tlsRequiredRefusal() { return error(refusal) }
+        guard case .transaction(let hello, let transaction) = state else {
+            if case .awaitingHello = state { return error(.badSequence("send HELO/EHLO first")) }
+            return error(.badSequence("need MAIL command"))
+        }
+        guard !transaction.chunking else { return error(.badSequence("DATA after BDAT")) }
+        guard !transaction.recipients.isEmpty else {
+            if transaction.refusedRecipients > 0 {
+                return error(SMTPReply(code: 554, EnhancedStatusCode(5, 5, 1), "Error: no valid recipients"))
+            }
+            return error(.badSequence("need RCPT command"))
+        }
+        if pipelinedInputFollows {
+            // RFC 2920 §3.1: DATA ends a pipelined group; text before the 354 is stuffing.
+            state = .closed
+            return .sendAndClose([.transactionStuffing])
+        }
+        state = .receivingData(hello, transaction)
+        return .startData(.startMailInput, transaction.envelope(hello))
+    }
+
+    private mutating func bdat(size: Int, last: Bool) -> SMTPServerAction {
+        let refusal: SMTPReply?
+        if let tlsRefusal = tlsRequiredRefusal() {
+            refusal = tlsRefusal
+        } else {
+            switch state {
+            case .transaction(_, let transaction) where transaction.recipients.isEmpty:
+                refusal = .badSequence("need RCPT command")
+            case .transaction:
+                refusal = nil
+            default:
+                refusal = .badSequence("need MAIL command")
+            }
+        }
+        if let refusal {
+            errors += 1
+            if errors >= configuration.maximumErrors {
+                state = .closed
+                return .sendAndClose([refusal, .tooManyErrors(configuration.hostname)])
+            }
+            return .discardChunk(size: size, reply: refusal)
+        }
+        guard case .transaction(let hello, let transaction) = state else { preconditionFailure("checked above") }
+        state = .receivingChunk(hello, transaction, last: last)
+        return .receiveChunk(size: size, last: last, transaction.envelope(hello))
+    }
+
+    private mutating func auth() -> SMTPServerAction {
+        if configuration.requireTLS {
+            return error(SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Must issue a STARTTLS command first"))
+        }
+        guard configuration.authAvailable else { return error(.badSequence("authentication not enabled")) }
+        // AUTH is accepted only over TLS, and this session has none (RFC 4954 §4, SPEC).
+        return error(SMTPReply(code: 538, EnhancedStatusCode(5, 7, 11), "Encryption required for requested authentication mechanism"))
+    }
+
+    private mutating func messageComplete(
+        _ hello: Hello, _ transaction: Transaction, _ summary: SMTPDataDecoder.Summary
+    ) -> SMTPServerAction {
+        state = .ready(hello)
+        let refusal: SMTPReply?
+        if summary.size > configuration.maximumMessageSize {
+            refusal = .messageTooBig
+        } else if summary.bareCarriageReturn {
+            refusal = .bareCarriageReturn
+        } else if summary.bareLineFeed {
+            // Only reachable under "reject": under "normalize" the decoder rewrote bare LFs.
+            refusal = .bareLineFeed
+        } else if summary.lineTooLong {
+            refusal = .textLineTooLong
+        } else if summary.receivedHeaders > configuration.maximumHops {
+            refusal = .mailLoop
+        } else {
+            refusal = nil
+        }
+        if let refusal {
+            if draining {
+                state = .closed
+                return .sendAndClose([refusal, .shuttingDown(configuration.hostname)])
+            }
+            return .abortMessage(refusal)
+        }
+        state = .committing(hello)
+        return .commit(transaction.envelope(hello))
+    }
+
+    /// Counts a protocol error; too many end the session.
+    private mutating func error(_ reply: SMTPReply) -> SMTPServerAction {
+        errors += 1
+        if errors >= configuration.maximumErrors {
+            state = .closed
+            return .sendAndClose([reply, .tooManyErrors(configuration.hostname)])
+        }
+        return .send(reply)
+    }
+}

@@ -1,0 +1,329 @@
+import Logging
+import NIOCore
+import SMTPCore
+
+/// Sent down a session's pipeline to start a graceful shutdown (SPEC: idle sessions get `421`
+/// at once, open transactions may finish).
+public struct SMTPShutdownRequested: Sendable {
+    public init() {}
+}
+
+/// Sent when the shutdown timeout expires: whatever is still open gets `421` now.
+public struct SMTPShutdownDeadlinePassed: Sendable {
+    public init() {}
+}
+
+/// Drives one `SMTPServerSession` over a channel: frames input, feeds the machine, acts on its
+/// answers. Input is not read while a commit is in flight, so replies keep their order and a
+/// pipelining client cannot make the server buffer without bound.
+public final class SMTPServerHandler: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    /// Per-connection settings that are not part of the protocol machine.
+    public struct Configuration: Sendable {
+        public var commandTimeout: TimeAmount
+        public var dataTimeout: TimeAmount
+        public var normalizeBareLineFeed: Bool
+        public var maximumLineLength: Int
+
+        public init(commandTimeout: TimeAmount, dataTimeout: TimeAmount, normalizeBareLineFeed: Bool, maximumLineLength: Int) {
+            self.commandTimeout = commandTimeout
+            self.dataTimeout = dataTimeout
+            self.normalizeBareLineFeed = normalizeBareLineFeed
+            self.maximumLineLength = maximumLineLength
+        }
+    }
+
+    private enum Mode {
+        case command
+        case data
+        case chunk(remaining: Int, last: Bool)
+        case discardChunk(remaining: Int, reply: SMTPReply)
+        case committing
+        case closed
+    }
+
+    private var session: SMTPServerSession
+    private let configuration: Configuration
+    private let sink: any SMTPMessageSink
+    private let info: SMTPSessionInfo
+    private var logger: Logger
+    private var mode = Mode.command
+    private var commandDecoder: SMTPCommandLineDecoder
+    private var textDecoder: SMTPDataDecoder?
+    private var writer: (any SMTPMessageWriter)?
+    private var input: ByteBuffer?
+    private var readPending = false
+    private var timeout: Scheduled<Void>?
+    private var wroteSinceFlush = false
+
+    public init(
+        session: SMTPServerSession, configuration: Configuration, sink: any SMTPMessageSink, info: SMTPSessionInfo,
+        logger: Logger
+    ) {
+        self.session = session
+        self.configuration = configuration
+        self.sink = sink
+        self.info = info
+        self.logger = logger
+        self.commandDecoder = SMTPCommandLineDecoder(normalizeBareLineFeed: configuration.normalizeBareLineFeed)
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        run(session.connectionEstablished(), context: context)
+        flushIfNeeded(context: context)
+        armTimeout(context: context)
+        context.fireChannelActive()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        writer?.abort()
+        writer = nil
+        mode = .closed
+        context.fireChannelInactive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isClosed else { return }
+        var bytes = unwrapInboundIn(data)
+        if input == nil {
+            input = bytes
+        } else {
+            input!.writeBuffer(&bytes)
+        }
+        armTimeout(context: context)
+        process(context: context)
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded(context: context)
+        context.fireChannelReadComplete()
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        if case .committing = mode {
+            readPending = true
+            return
+        }
+        context.read()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is SMTPShutdownRequested {
+            run(session.shutdownRequested(), context: context)
+            flushIfNeeded(context: context)
+        } else if event is SMTPShutdownDeadlinePassed {
+            run(session.shutdownTimedOut(), context: context)
+            flushIfNeeded(context: context)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error", metadata: ["reason": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    // MARK: Input
+
+    private func process(context: ChannelHandlerContext) {
+        loop: while true {
+            let available = input?.readableBytes ?? 0
+            switch mode {
+            case .command:
+                guard available > 0, let line = commandDecoder.next(&input!) else { break loop }
+                let more = (input?.readableBytes ?? 0) > 0
+                run(session.commandReceived(line, pipelinedInputFollows: more), context: context)
+            case .data:
+                guard available > 0 else { break loop }
+                var text = context.channel.allocator.buffer(capacity: available)
+                // Invariant: textDecoder is set whenever mode is .data or .chunk.
+                let ended = textDecoder!.decode(&input!, into: &text)
+                deliver(text)
+                guard ended else { break loop }
+                run(session.dataEnded(textDecoder!.summary), context: context)
+            case .chunk(let remaining, let last):
+                let length = min(remaining, available)
+                if length > 0 {
+                    // Invariant: length <= readableBytes.
+                    var slice = input!.readSlice(length: length)!
+                    var text = context.channel.allocator.buffer(capacity: length)
+                    _ = textDecoder!.decode(&slice, into: &text)
+                    deliver(text)
+                }
+                guard remaining == length else {
+                    mode = .chunk(remaining: remaining - length, last: last)
+                    break loop
+                }
+                if last { textDecoder!.finish() }
+                mode = .command
+                run(session.chunkReceived(textDecoder!.summary), context: context)
+            case .discardChunk(let remaining, let reply):
+                let length = min(remaining, available)
+                input?.moveReaderIndex(forwardBy: length)
+                guard remaining == length else {
+                    mode = .discardChunk(remaining: remaining - length, reply: reply)
+                    break loop
+                }
+                mode = .command
+                send(reply, context: context)
+            case .committing, .closed:
+                break loop
+            }
+        }
+        // An idle session keeps no input buffer.
+        if input?.readableBytes == 0 { input = nil }
+    }
+
+    /// A zero-length BDAT chunk completes without input.
+    private var isChunkComplete: Bool {
+        switch mode {
+        case .chunk(let remaining, _), .discardChunk(let remaining, _): remaining == 0
+        default: false
+        }
+    }
+
+    /// Hands text to the writer, but no more than the size limit lets the message grow to:
+    /// the session refuses an oversized message at its end anyway.
+    private func deliver(_ text: ByteBuffer) {
+        guard text.readableBytes > 0, let writer, let textDecoder else { return }
+        if textDecoder.summary.size <= session.configuration.maximumMessageSize {
+            writer.write(text)
+        }
+    }
+
+    // MARK: Actions
+
+    private func run(_ action: SMTPServerAction, context: ChannelHandlerContext) {
+        switch action {
+        case .none:
+            break
+        case .send(let reply):
+            send(reply, context: context)
+        case .sendAndClose(let replies):
+            for reply in replies { send(reply, context: context) }
+            close(context: context)
+        case .startData(let reply, let envelope):
+            send(reply, context: context)
+            flushIfNeeded(context: context)
+            writer = sink.beginMessage(envelope: envelope, session: info)
+            textDecoder = SMTPDataDecoder(configuration: decoderConfiguration(dotStuffed: true))
+            mode = .data
+            armTimeout(context: context)
+        case .receiveChunk(let size, let last, let envelope):
+            if writer == nil {
+                writer = sink.beginMessage(envelope: envelope, session: info)
+                textDecoder = SMTPDataDecoder(configuration: decoderConfiguration(dotStuffed: false))
+            }
+            mode = .chunk(remaining: size, last: last)
+            armTimeout(context: context)
+        case .discardChunk(let size, let reply):
+            mode = .discardChunk(remaining: size, reply: reply)
+        case .abortMessage(let reply):
+            writer?.abort()
+            writer = nil
+            textDecoder = nil
+            mode = .command
+            send(reply, context: context)
+        case .commit(let envelope):
+            commit(envelope, context: context)
+        }
+    }
+
+    private func commit(_ envelope: SMTPEnvelope, context: ChannelHandlerContext) {
+        guard let writer else { preconditionFailure("commit without a message") }
+        self.writer = nil
+        textDecoder = nil
+        mode = .committing
+        flushIfNeeded(context: context)
+        let loop = context.eventLoop
+        let boundContext = NIOLoopBound(context, eventLoop: loop)
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        writer.commit(envelope: envelope) { result in
+            loop.execute {
+                handler.value.commitFinished(result, context: boundContext.value)
+            }
+        }
+    }
+
+    private func commitFinished(_ result: Result<String, any Error>, context: ChannelHandlerContext) {
+        guard case .committing = mode else { return }  // the connection closed meanwhile
+        mode = .command
+        switch result {
+        case .success(let queueID):
+            run(session.commitSucceeded(queueID: queueID), context: context)
+        case .failure(let error):
+            logger.error("message not stored", metadata: ["reason": "\(error)"])
+            run(session.commitFailed(), context: context)
+        }
+        armTimeout(context: context)
+        process(context: context)
+        flushIfNeeded(context: context)
+        if readPending, !isClosed {
+            readPending = false
+            context.read()
+        }
+    }
+
+    private var isClosed: Bool {
+        if case .closed = mode { return true }
+        return false
+    }
+
+    private func decoderConfiguration(dotStuffed: Bool) -> SMTPDataDecoder.Configuration {
+        SMTPDataDecoder.Configuration(
+            normalizeBareLineFeed: configuration.normalizeBareLineFeed,
+            maximumLineLength: configuration.maximumLineLength, dotStuffed: dotStuffed)
+    }
+
+    private func send(_ reply: SMTPReply, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        reply.write(into: &buffer)
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        wroteSinceFlush = true
+    }
+
+    private func flushIfNeeded(context: ChannelHandlerContext) {
+        guard wroteSinceFlush else { return }
+        wroteSinceFlush = false
+        context.flush()
+    }
+
+    private func close(context: ChannelHandlerContext) {
+        mode = .closed
+        input = nil
+        timeout?.cancel()
+        writer?.abort()
+        writer = nil
+        wroteSinceFlush = false
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    private func armTimeout(context: ChannelHandlerContext) {
+        timeout?.cancel()
+        let amount: TimeAmount
+        switch mode {
+        case .data, .chunk, .discardChunk: amount = configuration.dataTimeout
+        case .command, .committing: amount = configuration.commandTimeout
+        case .closed: return
+        }
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
+        timeout = context.eventLoop.scheduleTask(in: amount) {
+            let handler = handler.value
+            guard !handler.isClosed else { return }
+            handler.logger.info("session timed out")
+            handler.run(handler.session.timedOut(), context: boundContext.value)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension SMTPServerHandler: Sendable {}

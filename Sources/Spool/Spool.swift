@@ -1,0 +1,98 @@
+import Foundation
+import GRDB
+import Logging
+import NIOCore
+
+/// The durable queue: one SQLite database in WAL mode, `synchronous=FULL`, under `spool_dir`.
+///
+/// The listener commits accepted messages through `commit(_:completion:)` (group commit); the
+/// worker and `relayctl` read and update the same rows.
+public final class Spool: Sendable {
+    /// The database file's name inside the spool directory.
+    public static let databaseName = "spool.sqlite"
+
+    public let directory: String
+    let database: DatabasePool
+    private let writer: GroupCommitWriter
+    private let idGenerator = QueueIDGenerator()
+
+    /// Folder of spill files for large messages being received.
+    public var incomingDirectory: String { directory + "/incoming" }
+
+    /// Opens (creating if needed) the spool, migrates it and checks durability settings.
+    /// - Parameters:
+    ///   - directory: `spool_dir`.
+    ///   - busyTimeout: how long a write waits for another process's lock before failing.
+    ///   - onBatch: told of each group commit (messages, seconds), for metrics.
+    /// - Throws: `SpoolError` when the spool cannot be opened, migrated or made durable.
+    public init(
+        directory: String, busyTimeout: TimeInterval = 5, logger: Logger = Logger(label: "relay.spool"),
+        onBatch: @escaping @Sendable (Int, Double) -> Void = { _, _ in }
+    ) throws(SpoolError) {
+        self.directory = directory
+        do {
+            try FileManager.default.createDirectory(atPath: directory + "/incoming", withIntermediateDirectories: true)
+        } catch {
+            throw .open("cannot create \(directory)/incoming: \(error.localizedDescription)")
+        }
+        // Spill files left by a crash belong to messages that never got a 250.
+        if let leftovers = try? FileManager.default.contentsOfDirectory(atPath: directory + "/incoming") {
+            for name in leftovers { unlink(directory + "/incoming/" + name) }
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.foreignKeysEnabled = true
+        configuration.label = "spool"
+        do {
+            database = try DatabasePool(path: directory + "/" + Self.databaseName, configuration: configuration)
+            try SpoolSchema.migrator.migrate(database)
+            // GRDB sets synchronous=NORMAL on the WAL writer; with WAL, NORMAL can lose committed
+            // transactions on power loss. A 250 needs FULL, so set it and read it back.
+            let level = try database.writeWithoutTransaction { db -> Int in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+            }
+            guard level == 2 else { throw SpoolError.durability("PRAGMA synchronous reads \(level), not FULL (2)") }
+            let mode = try database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            guard mode == "wal" else { throw SpoolError.durability("journal_mode is \(mode ?? "?"), not wal") }
+        } catch let error as SpoolError {
+            throw error
+        } catch {
+            throw .open("cannot open \(directory)/\(Self.databaseName): \(error)")
+        }
+        writer = GroupCommitWriter(database: database, logger: logger, onBatch: onBatch)
+        writer.start()
+    }
+
+    /// Stops the writer after the messages already handed to it are committed.
+    public func close() {
+        writer.stop()
+    }
+
+    /// A new queue id (SPEC: unique, sortable by arrival, `[0-9A-Z]`).
+    public func makeQueueID() -> String {
+        idGenerator.next()
+    }
+
+    /// A buffer for the text of one incoming message, spilling to `incoming/<queueID>`.
+    public func makeBodyBuffer(queueID: String, allocator: ByteBufferAllocator, memoryLimit: Int = MessageBodyBuffer.defaultMemoryLimit)
+        -> MessageBodyBuffer
+    {
+        MessageBodyBuffer(spillPath: incomingDirectory + "/" + queueID, memoryLimit: memoryLimit, allocator: allocator)
+    }
+
+    /// Commits a message durably (fsync) in the next group commit.
+    /// - Parameter completion: called on the writer thread once the commit has returned; success
+    ///   means the message is on disk and may be acknowledged with `250`.
+    public func commit(_ message: IncomingMessage, completion: @escaping @Sendable (Result<Void, SpoolError>) -> Void) {
+        writer.submit(message, completion: completion)
+    }
+
+    /// Commits a message durably. - Throws: `SpoolError` if it was not stored.
+    public func commit(_ message: IncomingMessage) async throws(SpoolError) {
+        let result = await withCheckedContinuation { continuation in
+            commit(message) { continuation.resume(returning: $0) }
+        }
+        try result.get()
+    }
+}

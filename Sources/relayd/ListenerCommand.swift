@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Listener
+import Logging
+import NIOCore
+import SMTPServer
+import ServiceLifecycle
+import Spool
+
+/// `relayd listener`: the SMTP listener role alone.
+struct ListenerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "listener", abstract: "Run the SMTP listener role: accept mail and commit it to the spool.")
+
+    @OptionGroup var config: ConfigurationOption
+
+    func run() async throws {
+        let configuration = try config.load()
+        bootstrapLogging(configuration.log)
+        let logger = Logger(label: "relay.listener")
+        let spool: Spool
+        do {
+            spool = try Spool(directory: configuration.spoolDir, logger: Logger(label: "relay.spool"))
+        } catch {
+            logger.critical("cannot open spool", metadata: ["reason": "\(error)"])
+            throw ExitCode(ExitStatus.temporaryFailure)
+        }
+        let group = SMTPServerBootstrap.makeEventLoopGroup()
+        let role = ListenerRole(configuration: configuration, spool: spool, group: group, logger: logger)
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: role)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "relay.lifecycle")))
+        do {
+            try await services.run()
+        } catch {
+            logger.critical("listener failed", metadata: ["reason": "\(error)"])
+            try? await group.shutdownGracefully()
+            throw ExitCode(ExitStatus.temporaryFailure)
+        }
+        try await group.shutdownGracefully()
+    }
+}
