@@ -1,0 +1,210 @@
+"""Fixtures that run the real relayd binary on loopback and read its spool."""
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RELAYD = Path(os.environ.get("RELAYD", ROOT / ".build" / "debug" / "relayd"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"relayd exited early with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.recv(512)  # the banner; this probe session then closes
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"relayd did not listen on {port}")
+
+
+class Relay:
+    """One relayd listener with its own spool in a temporary directory."""
+
+    def __init__(self, workdir: Path, extra: str = "", spool_dir: Path | None = None):
+        self.workdir = workdir
+        self.port = free_port()
+        self.spool_dir = spool_dir or workdir / "spool"
+        self.config = workdir / "relayd.conf"
+        self.log = workdir / "relayd.log"
+        self.extra = extra
+        self.proc: subprocess.Popen | None = None
+        self.write_config()
+
+    def write_config(self) -> None:
+        body = textwrap.dedent(
+            f"""
+            hostname  = "relay.test"
+            spool_dir = "{self.spool_dir}"
+            run_dir   = "{self.workdir}"
+            """
+        )
+        extra = textwrap.dedent(self.extra)
+        if "[[listener]]" not in extra:
+            body += f'\n[[listener]]\naddress = "127.0.0.1:{self.port}"\n'
+        else:
+            extra = extra.replace("PORT", str(self.port))
+        self.config.write_text(body + extra)
+
+    def start(self) -> "Relay":
+        logfile = open(self.log, "ab")
+        self.proc = subprocess.Popen(
+            [str(RELAYD), "listener", "-c", str(self.config)],
+            stdout=logfile, stderr=logfile, stdin=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.proc)
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def kill9(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    # --- spool access -------------------------------------------------------
+    def db(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.spool_dir / "spool.sqlite", timeout=10)
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def messages(self) -> list[sqlite3.Row]:
+        with self.db() as conn:
+            return conn.execute("SELECT * FROM messages ORDER BY queue_id").fetchall()
+
+    def message(self, queue_id: str) -> sqlite3.Row:
+        with self.db() as conn:
+            row = conn.execute("SELECT * FROM messages WHERE queue_id = ?", (queue_id,)).fetchone()
+            assert row is not None, f"{queue_id} not in spool"
+            return row
+
+    def recipients(self, queue_id: str) -> list[sqlite3.Row]:
+        with self.db() as conn:
+            return conn.execute(
+                "SELECT r.* FROM recipients r JOIN messages m ON m.id = r.message_id "
+                "WHERE m.queue_id = ? ORDER BY r.id", (queue_id,)).fetchall()
+
+    def body(self, queue_id: str) -> bytes:
+        with self.db() as conn:
+            rows = conn.execute(
+                "SELECT c.data FROM body_chunks c JOIN messages m ON m.id = c.message_id "
+                "WHERE m.queue_id = ? ORDER BY c.seq", (queue_id,)).fetchall()
+            return b"".join(bytes(r[0]) for r in rows)
+
+
+@pytest.fixture
+def workdir():
+    with tempfile.TemporaryDirectory(prefix="relay-test-") as d:
+        yield Path(d)
+
+
+@pytest.fixture
+def relay_factory(workdir):
+    started: list[Relay] = []
+
+    def make(extra: str = "", start: bool = True, **kw) -> Relay:
+        sub = workdir / f"r{len(started)}"
+        sub.mkdir()
+        relay = Relay(sub, extra, **kw)
+        started.append(relay)
+        return relay.start() if start else relay
+
+    yield make
+    for relay in started:
+        try:
+            relay.stop(signal.SIGKILL)
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def relay(relay_factory):
+    return relay_factory()
+
+
+class RawClient:
+    """A byte-level SMTP client for what smtplib will not send."""
+
+    def __init__(self, port: int, timeout: float = 10):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def reply(self) -> tuple[int, list[str]]:
+        """Reads one (possibly multi-line) reply; returns (code, lines)."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise ConnectionError(f"closed; partial {self.buf!r}, lines {lines}")
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            text = line.decode()
+            lines.append(text)
+            if len(text) < 4 or text[3] == " ":
+                return int(text[:3]), lines
+
+    def cmd(self, line: str | bytes) -> tuple[int, list[str]]:
+        self.send((line.encode() if isinstance(line, str) else line) + b"\r\n")
+        return self.reply()
+
+    def closed(self, timeout: float = 5) -> bool:
+        self.sock.settimeout(timeout)
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def raw():
+    clients: list[RawClient] = []
+
+    def connect(port: int, greet: bool = True) -> RawClient:
+        client = RawClient(port)
+        clients.append(client)
+        if greet:
+            code, _ = client.reply()
+            assert code == 220
+        return client
+
+    yield connect
+    for c in clients:
+        c.close()
