@@ -1,0 +1,61 @@
+"""A full or failing spool answers 452 4.3.1, never 250, and the listener keeps serving."""
+import os
+import shutil
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+
+def send(c, size: int) -> tuple[int, list[str]]:
+    c.cmd("MAIL FROM:<a@example.org>")
+    c.cmd("RCPT TO:<b@example.com>")
+    assert c.cmd("DATA")[0] == 354
+    c.send(b"Subject: fill\r\n\r\n" + (b"z" * 76 + b"\r\n") * (size // 78) + b".\r\n")
+    return c.reply()
+
+
+def test_locked_database_gives_452_then_recovers(relay, raw):
+    c = raw(relay.port)
+    c.cmd("EHLO x")
+    blocker = sqlite3.connect(relay.spool_dir / "spool.sqlite", timeout=1, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        code, lines = send(c, 2_000)  # waits for the busy timeout, then fails
+        assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert relay.messages() == []
+    code, lines = send(c, 2_000)
+    assert code == 250, lines
+    assert len(relay.messages()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="mounting a small tmpfs needs root")
+def test_full_disk_gives_452_never_250(relay_factory, raw, workdir):
+    spool = workdir / "tiny"
+    spool.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(spool)], check=True)
+    try:
+        relay = relay_factory(spool_dir=spool)
+        c = raw(relay.port)
+        c.cmd("EHLO x")
+        accepted, refused = [], 0
+        for _ in range(40):
+            code, lines = send(c, 200_000)
+            if code == 250:
+                accepted.append(lines[0].rsplit(" ", 1)[1])
+            else:
+                assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
+                refused += 1
+        assert accepted and refused, (len(accepted), refused)
+        assert c.cmd("NOOP")[0] == 250  # the session goes on
+        stored = {m["queue_id"] for m in relay.messages()}
+        assert stored == set(accepted)  # every 250 stored, nothing refused half-stored
+        for qid in accepted:
+            assert len(relay.body(qid)) == relay.message(qid)["size"]
+        relay.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(spool)], check=False)
