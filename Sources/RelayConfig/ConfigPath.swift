@@ -48,6 +48,7 @@ package struct ConfigPath: Hashable, Sendable, CustomStringConvertible {
         ConfigPath(self.components + relative)
     }
 
+    /// Dotted keys with `[n]` for array positions; keys that are not bare TOML keys are quoted.
     package var description: String {
         var text = ""
         for component in self.components {

@@ -32,6 +32,7 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
         self.reason = reason
     }
 
+    /// `file:line: key: reason`, leaving out the parts that are not known.
     public var description: String {
         var location = self.file
         if let line = self.line { location += ":\(line)" }

@@ -32,8 +32,10 @@ public struct DomainPattern: Sendable, Hashable, CustomStringConvertible {
         let subdomains = name.hasPrefix(".")
         if subdomains { name.removeFirst() }
         guard HostName.isValid(name, allowUnicode: true) else {
-            let hint = text.hasPrefix("*.") ? " (write \(TOMLText.quoted(String(text.dropFirst())))"
-                + " for the subdomains of a domain)" : ""
+            var hint = ""
+            if text.hasPrefix("*.") {
+                hint = " (write \(TOMLText.quoted(String(text.dropFirst()))) for the subdomains of a domain)"
+            }
             throw ConfigurationError(
                 reason: "expected a domain such as \"example.com\", \".example.com\" (its subdomains) or \"*\","
                     + " got \(TOMLText.quoted(text))\(hint)"

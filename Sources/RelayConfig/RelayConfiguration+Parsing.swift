@@ -52,6 +52,7 @@ extension RelayConfiguration {
         }
         let table: TOMLTable
         do {
+            // XXX: TOMLKit 0.6.0 has no way to free a parsed table: each parse leaks the document.
             table = try TOMLTable(string: text)
         } catch let error as TOMLParseError {
             let problem = ConfigurationError(
@@ -176,7 +177,10 @@ extension RelayConfiguration {
     }
 
     private static func decodeRoute(_ reader: inout TableReader) -> Route? {
-        let domains = reader.require("domains", ValueConverter<DomainPattern>.domainPattern.array.checked(Self.nonEmptyList))
+        let domains = reader.require(
+            "domains",
+            ValueConverter<DomainPattern>.domainPattern.array.checked(Self.nonEmptyList)
+        )
         let hosts = reader.require("hosts", ValueConverter<RouteHost>.routeHost.array.checked(Self.nonEmptyList))
         // The optional keys are read (and checked) even when a required one is missing.
         var route = Route(domains: domains ?? [], hosts: hosts ?? [])
@@ -222,7 +226,10 @@ extension RelayConfiguration {
             if listener.mode == .smtps, self.tls == nil {
                 context.report("mode \"smtps\" needs a [tls] section (a certificate)", at: path.appending("mode"))
             } else if listener.requireTLS, self.tls == nil {
-                context.report("needs a [tls] section (a certificate) to offer STARTTLS", at: path.appending("require_tls"))
+                context.report(
+                    "needs a [tls] section (a certificate) to offer STARTTLS",
+                    at: path.appending("require_tls")
+                )
             } else if listener.requireAuth, self.tls == nil {
                 context.report(
                     "needs a [tls] section: AUTH is offered only over TLS" + self.defaultNote(listener),
@@ -250,7 +257,10 @@ extension RelayConfiguration {
         if let metrics = self.metrics.address, metrics.port != 0,
             let clash = self.listeners.firstIndex(where: { $0.address == metrics })
         {
-            context.report("the same address as listener[\(clash)]", at: ConfigPath([.key("metrics"), .key("address")]))
+            context.report(
+                "the same address as listener[\(clash)]",
+                at: ConfigPath([.key("metrics"), .key("address")])
+            )
         }
 
         if self.delivery.maxBackoff < self.delivery.minBackoff {

@@ -79,7 +79,8 @@ struct TableReader {
     /// Reports every key of the table that no `read`/`require`/`section` asked about.
     func finish() {
         for key in self.table.keys where !self.knownKeys.contains(key) {
-            let isTable = self.table[key]?.type == .table
+            let isTable =
+                self.table[key]?.type == .table
                 || (self.table[key]?.array.map { !$0.isEmpty && $0.allSatisfy { $0.type == .table } } ?? false)
             var reason = isTable ? "unknown table" : "unknown key"
             if let suggestion = self.suggestion(for: key) {
@@ -112,8 +113,12 @@ struct TableReader {
         return result
     }
 
-    /// The known key closest to a misspelt one, if it is close enough to be a typo.
+    /// The known key closest to a misspelt one, if it is close enough to be a typo, or the one
+    /// it is a shortening of (`password` for `password_file`).
     private func suggestion(for key: String) -> String? {
+        if key.count >= 4, let longer = self.knownKeys.first(where: { $0.hasPrefix(key) }) {
+            return longer
+        }
         let candidates = self.knownKeys.map { ($0, EditDistance.between($0, key)) }
         guard let best = candidates.min(by: { $0.1 < $1.1 }), best.1 <= max(1, min(3, key.count / 3)) else {
             return nil

@@ -22,7 +22,10 @@ import Testing
         #expect(try DomainPattern(parsing: pattern).matches(domain) == expected)
     }
 
-    @Test(arguments: ["", ".", "..", "*.example.com", "a..b", "-a.example", "a-.example", "exa mple.com", "a_b.example", "**", "*example.com"])
+    @Test(arguments: [
+        "", ".", "..", "*.example.com", "a..b", "-a.example", "a-.example", "exa mple.com", "a_b.example", "**",
+        "*example.com",
+    ])
     func refuses(text: String) {
         #expect(throws: ConfigurationError.self) { try DomainPattern(parsing: text) }
     }

@@ -86,7 +86,11 @@ import Testing
         configuration.runDir = "/srv/run"
         configuration.listeners = [
             ListenerConfiguration(address: ListenAddress(host: "::", port: 587), mode: .submission, requireTLS: true),
-            ListenerConfiguration(address: ListenAddress(host: "0.0.0.0", port: 465), mode: .smtps, proxyProtocol: true),
+            ListenerConfiguration(
+                address: ListenAddress(host: "0.0.0.0", port: 465),
+                mode: .smtps,
+                proxyProtocol: true
+            ),
             ListenerConfiguration(address: ListenAddress(host: "localhost", port: 0), requireAuth: true),
         ]
         configuration.tls = TLSConfiguration(cert: "/c.pem", key: "/k.pem", minVersion: .v1_3)
@@ -132,9 +136,16 @@ import Testing
                 username: "relay",
                 passwordFile: "/secret"
             ),
-            Route(domains: [try DomainPattern(parsing: "example.com")], hosts: [RouteHost(host: "h.example")], tls: .none),
+            Route(
+                domains: [try DomainPattern(parsing: "example.com")],
+                hosts: [RouteHost(host: "h.example")],
+                tls: TLSPolicy.none
+            ),
         ]
-        configuration.dns = DNSConfiguration(servers: ["127.0.0.1:5353", "::1", "[::1]:53"], timeout: .milliseconds(250))
+        configuration.dns = DNSConfiguration(
+            servers: ["127.0.0.1:5353", "::1", "[::1]:53"],
+            timeout: .milliseconds(250)
+        )
         configuration.metrics = MetricsConfiguration(address: ListenAddress(host: "::1", port: 9425))
         configuration.log = LogConfiguration(level: .trace, format: .json)
 

@@ -7,7 +7,10 @@ import Testing
         #expect(HostName.isValid(name))
     }
 
-    @Test(arguments: ["", ".", "a..b", "-a.example", "a-.example", "a_b", "a b", "example.com.", String(repeating: "a", count: 64) + ".example"])
+    @Test(arguments: [
+        "", ".", "a..b", "-a.example", "a-.example", "a_b", "a b", "example.com.",
+        String(repeating: "a", count: 64) + ".example",
+    ])
     func refusesOtherText(name: String) {
         #expect(!HostName.isValid(name))
     }

@@ -218,7 +218,9 @@ import Testing
                     shutdownTimeout: .milliseconds(500)
                 )
         )
-        #expect(configuration.relay.allowNetworks.map(\.description) == ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"])
+        #expect(
+            configuration.relay.allowNetworks.map(\.description) == ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32"]
+        )
         #expect(configuration.relay.acceptDomains.map(\.description) == ["example.org", ".example.net"])
         #expect(configuration.relay.postmaster == "hostmaster@example.org")
         #expect(configuration.postmasterAddress == "hostmaster@example.org")
@@ -241,12 +243,16 @@ import Testing
         )
         let route = try #require(configuration.routes.first)
         #expect(route.domains.map(\.description) == ["example.com", ".example.com"])
-        #expect(route.hosts == [RouteHost(host: "192.0.2.1", port: 25, isLiteral: true), RouteHost(host: "mx.example.com")])
+        #expect(
+            route.hosts == [RouteHost(host: "192.0.2.1", port: 25, isLiteral: true), RouteHost(host: "mx.example.com")]
+        )
         #expect(route.tls == nil)
         #expect(route.implicitTLS)
         #expect(route.caFile == "/etc/ssl/extra.pem")
         #expect(route.username == "" && route.passwordFile == "")
-        #expect(configuration.dns == DNSConfiguration(servers: ["127.0.0.1:5353", "::1", "[::1]:53"], timeout: .seconds(2)))
+        #expect(
+            configuration.dns == DNSConfiguration(servers: ["127.0.0.1:5353", "::1", "[::1]:53"], timeout: .seconds(2))
+        )
         #expect(configuration.metrics.address == ListenAddress(host: "127.0.0.1", port: 9425))
         #expect(configuration.log == LogConfiguration(level: .debug, format: .json))
     }
@@ -322,10 +328,12 @@ import Testing
     }
 
     @Test func loadNamesAMissingFile() {
-        #expect(throws: ConfigurationError(
-            file: "/nonexistent/relayd.conf",
-            reason: "cannot read the file: No such file or directory"
-        )) {
+        #expect(
+            throws: ConfigurationError(
+                file: "/nonexistent/relayd.conf",
+                reason: "cannot read the file: No such file or directory"
+            )
+        ) {
             try RelayConfiguration.load(path: "/nonexistent/relayd.conf")
         }
         #expect(throws: ConfigurationError.self) { try RelayConfiguration.load(path: "/tmp") }

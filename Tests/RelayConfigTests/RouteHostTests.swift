@@ -20,7 +20,9 @@ import Testing
         #expect(try RouteHost(parsing: printed) == routeHost)
     }
 
-    @Test(arguments: ["", ":25", "host:0", "host:65536", "[192.0.2.1", "2001:db8::1", "bad_host", "[bad_host]:25", "h:25:25"])
+    @Test(arguments: [
+        "", ":25", "host:0", "host:65536", "[192.0.2.1", "2001:db8::1", "bad_host", "[bad_host]:25", "h:25:25",
+    ])
     func refuses(text: String) {
         #expect(throws: ConfigurationError.self) { try RouteHost(parsing: text) }
     }

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""make bench: Relay's accept throughput and memory, beside the no-storage ceiling.
+
+Load comes from Postfix's smtp-source; the ceiling is smtp-source against Postfix's smtp-sink
+with the same parameters, measured in the same run and interleaved with Relay's runs. Every
+figure is a median of RUNS runs. Only loopback is used; every loop is bounded.
+"""
+import os
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RELAYD = Path(os.environ.get("RELAYD", ROOT / ".build" / "release" / "relayd"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "10000"))
+IDLE_SESSIONS = int(os.environ.get("BENCH_IDLE", "1000"))
+CASES = [(10, 1024), (100, 1024), (10, 51200), (100, 51200)]  # (sessions, message size)
+SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.recv(256)
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+def source_command(port: int, sessions: int, size: int, messages: int) -> list[str]:
+    return [SMTP_SOURCE, "-s", str(sessions), "-m", str(messages), "-l", str(size),
+            "-f", "from@bench.test", "-t", "to@dest.test", f"127.0.0.1:{port}"]
+
+
+def run_source(port: int, sessions: int, size: int, messages: int = MESSAGES) -> float:
+    """Returns messages per second of wall time."""
+    started = time.monotonic()
+    subprocess.run(source_command(port, sessions, size, messages), check=True, timeout=900,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return messages / (time.monotonic() - started)
+
+
+class Sink:
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen([SMTP_SINK, "-u", "nobody", f"127.0.0.1:{self.port}", "4096"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+class Relay:
+    def __init__(self, workdir: Path):
+        self.dir = workdir
+        self.port = free_port()
+        self.spool = workdir / "spool"
+        self.conf = workdir / "relayd.conf"
+        self.conf.write_text(
+            f'hostname = "bench.relay"\nspool_dir = "{self.spool}"\nrun_dir = "{workdir}"\n'
+            f'[[listener]]\naddress = "127.0.0.1:{self.port}"\n'
+            f'[limits]\nmax_connections = 5000\nmax_connections_per_ip = 5000\n'
+            f'[log]\nlevel = "warning"\n')
+        self.proc = subprocess.Popen([str(RELAYD), "listener", "-c", str(self.conf)],
+                                     stdout=subprocess.DEVNULL, stderr=open(workdir / "relayd.log", "ab"))
+        wait_port(self.port)
+
+    def status(self, key: str) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def pss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+        return self.status("VmRSS")
+
+    def queued(self) -> int:
+        import sqlite3
+        with sqlite3.connect(self.spool / "spool.sqlite") as db:
+            return db.execute("SELECT count(*) FROM messages").fetchone()[0]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+
+
+def accept_throughput(base: Path) -> list[str]:
+    rows = ["| sessions | size | ceiling msg/s (smtp-sink) | Relay durable accept msg/s | ratio | Relay peak RSS |",
+            "| --- | --- | --- | --- | --- | --- |"]
+    for sessions, size in CASES:
+        ceiling, relay_rates, peaks = [], [], []
+        for run in range(RUNS):
+            sink = Sink()
+            ceiling.append(run_source(sink.port, sessions, size))
+            sink.stop()
+            work = Path(tempfile.mkdtemp(prefix="bench-", dir=base))
+            relay = Relay(work)
+            relay_rates.append(run_source(relay.port, sessions, size))
+            stored = relay.queued()
+            peaks.append(relay.status("VmHWM"))
+            relay.stop()
+            shutil.rmtree(work)
+            if stored != MESSAGES:
+                raise SystemExit(f"spool holds {stored} messages, smtp-source sent {MESSAGES}")
+            print(f"  run {run + 1}: {sessions} sessions {size} B: ceiling {ceiling[-1]:.0f}/s, "
+                  f"relay {relay_rates[-1]:.0f}/s", file=sys.stderr)
+        c, r = statistics.median(ceiling), statistics.median(relay_rates)
+        rows.append(f"| {sessions} | {size // 1024} KB | {c:,.0f} | {r:,.0f} | {r / c:.0%} | "
+                    f"{max(peaks) / 1024:.1f} MB |")
+    return rows
+
+
+def idle_sessions(base: Path) -> list[str]:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, IDLE_SESSIONS * 2 + 100)), hard))
+    results = []
+    for run in range(RUNS):
+        work = Path(tempfile.mkdtemp(prefix="bench-idle-", dir=base))
+        relay = Relay(work)
+        # Warm up: one session end to end, so lazily built state is not charged to the sessions.
+        run_source(relay.port, 1, 1024, 5)
+        time.sleep(0.5)
+        before = relay.pss_kb()
+        socks = []
+        for _ in range(IDLE_SESSIONS):
+            s = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
+            s.recv(512)
+            s.sendall(b"EHLO idle.bench\r\n")
+            data = b""
+            while not data.endswith(b"250 HELP\r\n"):
+                data += s.recv(4096)
+            socks.append(s)
+        time.sleep(1.0)
+        after = relay.pss_kb()
+        for s in socks:
+            s.close()
+        relay.stop()
+        shutil.rmtree(work)
+        results.append((after - before) / IDLE_SESSIONS)
+        print(f"  run {run + 1}: {IDLE_SESSIONS} idle sessions: {before} KB -> {after} KB", file=sys.stderr)
+    return [f"| memory per idle session after EHLO (PSS growth / {IDLE_SESSIONS}) | "
+            f"{statistics.median(results):.1f} KB |"]
+
+
+def large_message(base: Path) -> list[str]:
+    work = Path(tempfile.mkdtemp(prefix="bench-large-", dir=base))
+    relay = Relay(work)
+    run_source(relay.port, 1, 1024, 5)
+    before = relay.status("VmRSS")
+    started = time.monotonic()
+    run_source(relay.port, 1, 50_000_000, 1)
+    seconds = time.monotonic() - started
+    peak = relay.status("VmHWM")
+    relay.stop()
+    shutil.rmtree(work)
+    return [f"| one 50 MB message: peak RSS growth | {(peak - before) / 1024:.1f} MB (RSS {before / 1024:.1f} MB "
+            f"before, peak {peak / 1024:.1f} MB; {seconds:.1f} s) |"]
+
+
+def main() -> None:
+    if not RELAYD.exists():
+        raise SystemExit(f"{RELAYD} is missing: run `swift build -c release` (make bench does)")
+    base = ROOT / ".build" / "bench"  # on the real disk: fsync must cost what it costs
+    base.mkdir(parents=True, exist_ok=True)
+    free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()[1]
+    print(f"## Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}\n")
+    print(f"Machine: nproc {os.cpu_count()}; free -h: `{' '.join(free.split())}`; "
+          f"{RUNS} runs per figure (median), {MESSAGES} messages per run.\n")
+    print("Load: `" + " ".join(source_command(0, 0, 0, MESSAGES)).replace("-s 0", "-s SESSIONS")
+          .replace("-l 0", "-l SIZE").replace("127.0.0.1:0", "127.0.0.1:PORT") + "`; ceiling: "
+          f"`smtp-sink -u nobody 127.0.0.1:PORT 4096`.\n")
+    print("### Durable accept (listener alone, fsync on)\n")
+    print("\n".join(accept_throughput(base)))
+    print("\n### Memory\n\n| what | figure |\n| --- | --- |")
+    print("\n".join(idle_sessions(base) + large_message(base)))
+
+
+if __name__ == "__main__":
+    main()

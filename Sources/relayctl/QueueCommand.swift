@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import RelayConfig
+import Spool
+
+/// `relayctl queue`: the queue, read from the spool (works with the daemons down).
+struct QueueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "queue", abstract: "Show the queue.", subcommands: [QueueListCommand.self],
+        defaultSubcommand: QueueListCommand.self)
+}
+
+/// `relayctl queue [list]`.
+struct QueueListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List queued mail like postqueue -p, or one JSON object per message with --json.")
+
+    enum State: String, ExpressibleByArgument, CaseIterable {
+        case queued, deferred, held, active
+    }
+
+    @Option(name: [.customShort("c"), .customLong("config")], help: "Configuration file (default: $RELAYD_CONFIG or /etc/relayd/relayd.conf).")
+    var configPath: String?
+
+    @Flag(help: "One JSON object per message and line (postqueue -j member names).")
+    var json = false
+
+    @Option(help: "Only messages in this queue.")
+    var state: State?
+
+    @Option(help: "Only messages with a pending recipient in this domain.")
+    var domain: String?
+
+    @Option(help: "Only messages from this sender (use \"\" for the null sender).")
+    var sender: String?
+
+    func run() throws {
+        let path = configPath ?? ProcessInfo.processInfo.environment["RELAYD_CONFIG"] ?? "/etc/relayd/relayd.conf"
+        let configuration: RelayConfiguration
+        do {
+            configuration = try RelayConfiguration.load(path: path)
+        } catch {
+            FileHandle.standardError.write(Data("relayctl: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
+        let messages: [QueuedMessage]
+        do {
+            messages = try SpoolReader(directory: configuration.spoolDir).pendingMessages()
+        } catch {
+            FileHandle.standardError.write(Data("relayctl: \(error)\n".utf8))
+            throw ExitCode(69)
+        }
+        let selected = messages.filter(matches)
+        if json {
+            for message in selected { print(QueueJSON.line(message)) }
+        } else {
+            print(QueueTable.render(selected), terminator: "")
+        }
+    }
+
+    private func matches(_ message: QueuedMessage) -> Bool {
+        if let state, message.queueName != state.rawValue { return false }
+        if let sender, message.sender.lowercased() != sender.lowercased() { return false }
+        if let domain {
+            let wanted = domain.lowercased()
+            return message.recipients.contains { $0.address.lowercased().hasSuffix("@" + wanted) }
+        }
+        return true
+    }
+}
