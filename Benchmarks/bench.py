@@ -79,7 +79,7 @@ class Relay:
         self.conf.write_text(
             f'hostname = "bench.relay"\nspool_dir = "{self.spool}"\nrun_dir = "{workdir}"\n'
             f'[[listener]]\naddress = "127.0.0.1:{self.port}"\n'
-            f'[limits]\nmax_connections = 5000\nmax_connections_per_ip = 5000\n'
+            f'[limits]\nmax_connections = 5000\nmax_connections_per_ip = 5000\nmax_message_size = "100MB"\n'
             f'[log]\nlevel = "warning"\n')
         self.proc = subprocess.Popen([str(RELAYD), "listener", "-c", str(self.conf)],
                                      stdout=subprocess.DEVNULL, stderr=open(workdir / "relayd.log", "ab"))

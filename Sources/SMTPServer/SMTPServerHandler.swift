@@ -57,6 +57,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     private var input: ByteBuffer?
     private var readPending = false
     private var timeout: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
     private var wroteSinceFlush = false
 
     public init(
@@ -306,21 +307,42 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Notes activity. One timer per session re-arms itself from `lastActivity` when it fires,
+    /// instead of a new timer per read: scheduling is a heap operation and an allocation.
     private func armTimeout(context: ChannelHandlerContext) {
-        timeout?.cancel()
-        let amount: TimeAmount
+        lastActivity = .now()
+        guard timeout == nil, !isClosed else { return }
+        scheduleTimeout(at: lastActivity + currentTimeout, context: context)
+    }
+
+    private var currentTimeout: TimeAmount {
         switch mode {
-        case .data, .chunk, .discardChunk: amount = configuration.dataTimeout
-        case .command, .committing: amount = configuration.commandTimeout
-        case .closed: return
+        case .data, .chunk, .discardChunk: configuration.dataTimeout
+        case .command, .committing, .closed: configuration.commandTimeout
         }
+    }
+
+    private func scheduleTimeout(at deadline: NIODeadline, context: ChannelHandlerContext) {
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timeout = context.eventLoop.scheduleTask(in: amount) {
-            let handler = handler.value
-            guard !handler.isClosed else { return }
-            handler.logger.info("session timed out")
-            handler.run(handler.session.timedOut(), context: boundContext.value)
+        timeout = context.eventLoop.scheduleTask(deadline: deadline) {
+            handler.value.timeoutFired(context: boundContext.value)
+        }
+    }
+
+    private func timeoutFired(context: ChannelHandlerContext) {
+        timeout = nil
+        guard !isClosed else { return }
+        let deadline = lastActivity + currentTimeout
+        if case .committing = mode {
+            // Waiting for our own storage is not the client's idleness.
+            scheduleTimeout(at: .now() + currentTimeout, context: context)
+        } else if deadline > .now() {
+            scheduleTimeout(at: deadline, context: context)
+        } else {
+            logger.info("session timed out")
+            run(session.timedOut(), context: context)
+            flushIfNeeded(context: context)
         }
     }
 }

@@ -5,9 +5,9 @@ import NIOCore
 
 /// The single writer of accepted messages. Sessions hand it complete messages; it commits all
 /// that are waiting in one SQLite transaction, so one fsync covers many messages (group commit).
-/// Each message sits in its own savepoint: a message that cannot be stored fails alone, while a
-/// failed commit fails the whole batch. Completions run only after the commit has returned,
-/// which is what lets the listener say `250`.
+/// When a batch fails, each of its messages is retried alone, so a message that cannot be
+/// stored fails alone. Completions run only after the commit has returned, which is what lets
+/// the listener say `250`.
 final class GroupCommitWriter: @unchecked Sendable {
     typealias Completion = @Sendable (Result<Void, SpoolError>) -> Void
 
@@ -81,33 +81,44 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private func commit(_ batch: [Request]) {
         let started = DispatchTime.now().uptimeNanoseconds
-        var results = [Result<Void, SpoolError>](repeating: .success(()), count: batch.count)
+        var results: [Result<Void, SpoolError>]
         do {
-            try database.writeWithoutTransaction { db in
-                try db.inTransaction(.immediate) {
-                    for (index, request) in batch.enumerated() {
-                        do {
-                            try db.inSavepoint {
-                                try SpoolWrites.insert(request.message, into: db)
-                                return .commit
-                            }
-                        } catch {
-                            results[index] = .failure(Self.spoolError(error))
-                        }
-                    }
-                    return .commit
-                }
-            }
+            try insert(batch.map(\.message))
+            results = Array(repeating: .success(()), count: batch.count)
         } catch {
-            let failure = Self.spoolError(error)
-            logger.error("spool commit failed", metadata: ["reason": "\(failure.reason)", "messages": "\(batch.count)"])
-            results = Array(repeating: .failure(failure), count: batch.count)
+            if batch.count > 1 && Self.isPerMessage(error) {
+                // One bad message must not fail the others: commit each alone to find it.
+                results = batch.map { request in Result { try insert([request.message]) }.mapError(Self.spoolError) }
+            } else {
+                // Disk full, I/O error, lock timeout: retrying each message would only wait again.
+                results = Array(repeating: .failure(Self.spoolError(error)), count: batch.count)
+            }
+        }
+        for case .failure(let failure) in results {
+            logger.error("spool commit failed", metadata: ["reason": "\(failure.reason)"])
         }
         onBatch(batch.count, Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         for (request, result) in zip(batch, results) {
             request.message.body.discard()
             request.completion(result)
         }
+    }
+
+    /// One transaction, one fsync (synchronous=FULL), for all `messages`.
+    private func insert(_ messages: [IncomingMessage]) throws {
+        try database.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                for message in messages { try SpoolWrites.insert(message, into: db) }
+                return .commit
+            }
+        }
+    }
+
+    /// Errors that belong to one message (its spill file, a constraint) rather than to the spool.
+    static func isPerMessage(_ error: any Error) -> Bool {
+        if error is SpoolError { return true }
+        if let error = error as? DatabaseError { return error.resultCode == .SQLITE_CONSTRAINT }
+        return false
     }
 
     static func spoolError(_ error: any Error) -> SpoolError {

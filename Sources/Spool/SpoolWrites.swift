@@ -9,13 +9,15 @@ enum SpoolWrites {
         let envelope = message.envelope
         let client = message.client
         let parameters = envelope.mailParameters
-        try db.execute(
+        // Cached statements: parsing SQL per message costs more than running it.
+        try db.cachedStatement(
             sql: """
                 INSERT INTO messages (queue_id, arrival_time, sender, size, body_type, smtputf8, dsn_ret, dsn_envid,
                     mail_auth, session_id, client_address, client_port, client_name, helo_name, protocol,
                     tls_version, tls_cipher, auth_user)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 message.queueID, message.arrivalTime, envelope.sender?.description ?? "", message.body.size,
                 parameters.body?.rawValue, parameters.smtputf8 ? 1 : 0, parameters.ret?.rawValue,
@@ -23,7 +25,7 @@ enum SpoolWrites {
                 client.heloName, client.protocolName, client.tlsVersion, client.tlsCipher, client.authUser,
             ])
         let messageID = db.lastInsertedRowID
-        let recipient = try db.makeStatement(
+        let recipient = try db.cachedStatement(
             sql: """
                 INSERT INTO recipients (message_id, address, dsn_notify, dsn_orcpt, state, next_attempt)
                 VALUES (?, ?, ?, ?, 'queued', ?)
@@ -34,7 +36,7 @@ enum SpoolWrites {
                 rcpt.parameters.originalRecipient, message.arrivalTime,
             ])
         }
-        let chunk = try db.makeStatement(sql: "INSERT INTO body_chunks (message_id, seq, data) VALUES (?, ?, ?)")
+        let chunk = try db.cachedStatement(sql: "INSERT INTO body_chunks (message_id, seq, data) VALUES (?, ?, ?)")
         var seq = 0
         try forEachChunk(of: message.body) { bytes in
             try chunk.execute(arguments: [messageID, seq, bytes])
