@@ -81,7 +81,10 @@ let package = Package(
         ),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
-        .testTarget(name: "SpoolTests", dependencies: ["Spool"]),
+        .testTarget(
+            name: "SpoolTests",
+            dependencies: ["Spool", "SMTPCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "NIOCore", package: "swift-nio")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
