@@ -173,7 +173,8 @@ public enum MailboxParser {
         if let colon = inner.firstIndex(of: ":") {
             let tag = inner[..<colon]
             let content = inner[inner.index(after: colon)...]
-            guard !content.isEmpty, isDomain(tag.utf8, utf8: false) || tag.isEmpty == false else { return false }
+            // Standardized-tag = Ldh-str
+            guard !content.isEmpty, isDomain(tag.utf8, utf8: false), !tag.contains(".") else { return false }
             if tag.lowercased() == "ipv6" { return isIPv6(content) }
             // dcontent = %d33-90 / %d94-126
             return content.utf8.allSatisfy { (33...90).contains($0) || (94...126).contains($0) }
@@ -203,6 +204,10 @@ public enum MailboxParser {
         let doubleColons = bytes.indices.dropLast().filter { bytes[$0] == 0x3A && bytes[$0 + 1] == 0x3A }.count
         guard doubleColons <= 1 else { return false }
         if doubleColons == 1 {
+            // A colon at either end belongs to the "::" or is not allowed.
+            guard !text.hasPrefix(":") || text.hasPrefix("::"), !text.hasSuffix(":") || text.hasSuffix("::") else {
+                return false
+            }
             let nonEmpty = groups.filter { !$0.isEmpty }
             guard nonEmpty.count < maxGroups else { return false }
             return nonEmpty.allSatisfy(isHexGroup)

@@ -83,9 +83,9 @@ public struct SMTPDataDecoder: Sendable {
                     lineLength = 0
                     headerMatch = inHeaders ? 0 : -1
                     if byte == UInt8(ascii: ".") && configuration.dotStuffed {
+                        // The dot is dropped and, being for transparency, not counted (RFC 5321 §4.5.3.1.6).
                         flush(to: index)
                         runStart = index + 1
-                        lineLength = 1
                         state = .afterDot
                         index += 1
                         continue
@@ -135,6 +135,7 @@ public struct SMTPDataDecoder: Sendable {
                         if configuration.normalizeBareLineFeed {
                             flush(to: index)
                             emit("\r")
+                            lineLength += 1  // the line goes on with CRLF
                             runStart = index
                             endLine()
                         } else {

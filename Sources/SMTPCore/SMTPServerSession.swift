@@ -163,7 +163,7 @@ public struct SMTPServerSession: Sendable {
             case .transaction(let hello, _), .ready(let hello): state = .ready(hello)
             default: break
             }
-            return .send(.ok)
+            return idle(.ok)
         case .noop:
             return .send(.ok)
         case .quit:
@@ -203,6 +203,10 @@ public struct SMTPServerSession: Sendable {
         if summary.size > configuration.maximumMessageSize {
             // RFC 3030 §2: the transaction is dropped; the rest of the chunks get 503.
             state = .ready(hello)
+            if draining {
+                state = .closed
+                return .sendAndClose([.messageTooBig, .shuttingDown(configuration.hostname)])
+            }
             return .abortMessage(.messageTooBig)
         }
         return .send(SMTPReply(code: 250, EnhancedStatusCode(2, 0, 0), "Ok: \(summary.size) octets received"))
@@ -262,7 +266,7 @@ public struct SMTPServerSession: Sendable {
             preconditionFailure("command while reading message text")
         }
         guard hello.extended else {
-            return .send(SMTPReply(code: 250, nil, configuration.hostname))
+            return idle(SMTPReply(code: 250, nil, configuration.hostname))
         }
         var lines = [
             configuration.hostname,
@@ -276,7 +280,15 @@ public struct SMTPServerSession: Sendable {
         ]
         // XXX: STARTTLS and AUTH are advertised once the TLS issue adds the handshake; AUTH only over TLS.
         lines.append("HELP")
-        return .send(SMTPReply(code: 250, nil, lines))
+        return idle(SMTPReply(code: 250, nil, lines))
+    }
+
+    /// Replies to a command that leaves no transaction open; while draining, the session then
+    /// ends as an idle one would have at the shutdown.
+    private mutating func idle(_ reply: SMTPReply) -> SMTPServerAction {
+        guard draining else { return .send(reply) }
+        state = .closed
+        return .sendAndClose([reply, .shuttingDown(configuration.hostname)])
     }
 
     private func tlsRequiredRefusal() -> SMTPReply? {

@@ -34,6 +34,13 @@ private func badValue(_ keyword: String) -> SMTPReply {
     SMTPReply(code: 501, EnhancedStatusCode(5, 5, 4), "Error: bad value of parameter \(keyword)")
 }
 
+private let notifyCases: [(String, DSNNotify)] = [
+    ("NOTIFY=NEVER", .never),
+    ("NOTIFY=SUCCESS", .success),
+    ("NOTIFY=SUCCESS,FAILURE,DELAY", [.success, .failure, .delay]),
+    ("NOTIFY=delay,failure", [.delay, .failure]),
+]
+
 @Suite struct ESMTPParametersTests {
     // MARK: MAIL FROM
 
@@ -67,7 +74,9 @@ private func badValue(_ keyword: String) -> SMTPReply {
             #expect(try mail("SIZE=\(size)").size == size)
         } else {
             #expect(throws: ESMTPParameterError.sizeExceeded) { try mail("SIZE=\(size)") }
-            #expect(mailRefusal("SIZE=\(size)") == SMTPReply(code: 552, EnhancedStatusCode(5, 3, 4), "Error: message size exceeds fixed limit"))
+            #expect(
+                mailRefusal("SIZE=\(size)")
+                    == SMTPReply(code: 552, EnhancedStatusCode(5, 3, 4), "Error: message size exceeds fixed limit"))
         }
     }
 
@@ -130,17 +139,14 @@ private func badValue(_ keyword: String) -> SMTPReply {
 
     @Test func recipientParametersAreUnknownOnMail() {
         #expect(throws: ESMTPParameterError.unknown("NOTIFY")) { try mail("NOTIFY=NEVER") }
-        #expect(mailRefusal("ORCPT=rfc822;a+40b") == SMTPReply(code: 555, EnhancedStatusCode(5, 5, 4), "Unsupported option: ORCPT"))
+        #expect(
+            mailRefusal("ORCPT=rfc822;a+40b")
+                == SMTPReply(code: 555, EnhancedStatusCode(5, 5, 4), "Unsupported option: ORCPT"))
     }
 
     // MARK: RCPT TO
 
-    @Test(arguments: [
-        ("NOTIFY=NEVER", DSNNotify.never),
-        ("NOTIFY=SUCCESS", .success),
-        ("NOTIFY=SUCCESS,FAILURE,DELAY", [.success, .failure, .delay]),
-        ("NOTIFY=delay,failure", [.delay, .failure]),
-    ])
+    @Test(arguments: notifyCases)
     func notify(text: String, notify: DSNNotify) throws {
         #expect(try recipient(text).notify == notify)
     }
@@ -196,19 +202,25 @@ private func badValue(_ keyword: String) -> SMTPReply {
 
     @Test func anUnknownParameterIsRefusedWith555() {
         #expect(throws: ESMTPParameterError.unknown("XFOO")) { try mail("xfoo=bar") }
-        #expect(mailRefusal("XFOO=bar") == SMTPReply(code: 555, EnhancedStatusCode(5, 5, 4), "Unsupported option: XFOO"))
-        #expect(recipientRefusal("XFOO") == SMTPReply(code: 555, EnhancedStatusCode(5, 5, 4), "Unsupported option: XFOO"))
+        #expect(
+            mailRefusal("XFOO=bar") == SMTPReply(code: 555, EnhancedStatusCode(5, 5, 4), "Unsupported option: XFOO"))
+        #expect(
+            recipientRefusal("XFOO") == SMTPReply(code: 555, EnhancedStatusCode(5, 5, 4), "Unsupported option: XFOO"))
     }
 
     @Test(arguments: ["SIZE=1 SIZE=1", "SIZE=1 size=2", "SMTPUTF8 SMTPUTF8"])
     func aDuplicateMailParameterIsRefused(text: String) {
         let keyword = String(text.prefix(while: { $0 != "=" && $0 != " " })).uppercased()
         #expect(throws: ESMTPParameterError.duplicate(keyword)) { try mail(text) }
-        #expect(mailRefusal(text) == SMTPReply(code: 501, EnhancedStatusCode(5, 5, 4), "Error: duplicate parameter \(keyword)"))
+        #expect(
+            mailRefusal(text)
+                == SMTPReply(code: 501, EnhancedStatusCode(5, 5, 4), "Error: duplicate parameter \(keyword)"))
     }
 
     @Test func aDuplicateRecipientParameterIsRefused() {
-        #expect(recipientRefusal("NOTIFY=NEVER notify=NEVER") == SMTPReply(code: 501, EnhancedStatusCode(5, 5, 4), "Error: duplicate parameter NOTIFY"))
+        #expect(
+            recipientRefusal("NOTIFY=NEVER notify=NEVER")
+                == SMTPReply(code: 501, EnhancedStatusCode(5, 5, 4), "Error: duplicate parameter NOTIFY"))
     }
 
     @Test(arguments: ["-SIZE=1", "SI_ZE=1", "=1", "ENVID=", "ENVID=a=b"])

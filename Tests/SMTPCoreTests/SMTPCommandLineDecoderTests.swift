@@ -22,7 +22,8 @@ private func frame(
     let whole = frame([input], normalizeBareLineFeed: normalizeBareLineFeed)
     let byteByByte = frame(input.map { [$0] }, normalizeBareLineFeed: normalizeBareLineFeed)
     #expect(whole.lines == byteByByte.lines, "whole and byte by byte differ", sourceLocation: sourceLocation)
-    #expect(whole.left == byteByByte.left, "whole and byte by byte leave different input", sourceLocation: sourceLocation)
+    #expect(
+        whole.left == byteByByte.left, "whole and byte by byte leave different input", sourceLocation: sourceLocation)
     return whole.lines
 }
 
@@ -37,8 +38,11 @@ private func line(_ text: String) -> SMTPCommandLine { .line(Array(text.utf8)) }
 @Suite struct SMTPCommandLineDecoderTests {
     @Test(arguments: [false, true])
     func crlfEndsEachLine(normalize: Bool) {
-        #expect(frame("EHLO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n", normalizeBareLineFeed: normalize)
-            == [line("EHLO client.example"), line("MAIL FROM:<a@b.example>"), line("RCPT TO:<c@d.example>")])
+        #expect(
+            frame(
+                "EHLO client.example\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n",
+                normalizeBareLineFeed: normalize)
+                == [line("EHLO client.example"), line("MAIL FROM:<a@b.example>"), line("RCPT TO:<c@d.example>")])
     }
 
     @Test func anEmptyLineIsALine() {
@@ -95,13 +99,18 @@ private func line(_ text: String) -> SMTPCommandLine { .line(Array(text.utf8)) }
     @Test(arguments: [false, true])
     func anOverlongLineGivesOneTooLongThenTheNextLineParses(normalize: Bool) {
         let overlong = "MAIL FROM:<" + String(repeating: "a", count: 2000) + "@b.example>"
-        #expect(frame(overlong + "\r\nNOOP\r\nQUIT\r\n", normalizeBareLineFeed: normalize) == [.tooLong, line("NOOP"), line("QUIT")])
+        #expect(
+            frame(overlong + "\r\nNOOP\r\nQUIT\r\n", normalizeBareLineFeed: normalize) == [
+                .tooLong, line("NOOP"), line("QUIT"),
+            ])
     }
 
     @Test(arguments: [1, 7, 100, 511, 512, 513, 600, 1500])
     func anOverlongLineInPiecesGivesOneTooLong(pieceSize: Int) {
         let input = Array((String(repeating: "z", count: 1400) + "\r\nNOOP\r\n").utf8)
-        let pieces = stride(from: 0, to: input.count, by: pieceSize).map { Array(input[$0..<min($0 + pieceSize, input.count)]) }
+        let pieces = stride(from: 0, to: input.count, by: pieceSize).map {
+            Array(input[$0..<min($0 + pieceSize, input.count)])
+        }
         let framed = frame(pieces, normalizeBareLineFeed: false)
         #expect(framed.lines == [.tooLong, line("NOOP")])
         #expect(framed.left.isEmpty)

@@ -79,7 +79,9 @@ private let invalidUTF8Lines: [[UInt8]] = [
         #expect(try parse(verb.prefix(1).uppercased() + verb.dropFirst().lowercased() + arguments) == command)
     }
 
-    @Test(arguments: ["mail from:<alice@sender.example>", "MAIL FROM: <alice@sender.example>", "Mail From:   <alice@sender.example>"])
+    @Test(arguments: [
+        "mail from:<alice@sender.example>", "MAIL FROM: <alice@sender.example>", "Mail From:   <alice@sender.example>",
+    ])
     func mailKeywordInAnyCaseAndBlanksBeforeThePath(line: String) throws {
         #expect(try parse(line) == .mail(sender: alice, MailParameters()))
     }
@@ -94,16 +96,24 @@ private let invalidUTF8Lines: [[UInt8]] = [
     }
 
     @Test func quotedLocalPartsMayHoldBlanksAndAngleBrackets() throws {
-        #expect(try parse("MAIL FROM:<\"john doe\"@example.com>") == .mail(sender: Mailbox(localPart: "\"john doe\"", domain: "example.com"), MailParameters()))
-        #expect(try parse("RCPT TO:<\"a>b\"@example.com>") == .rcpt(Mailbox(localPart: "\"a>b\"", domain: "example.com"), RecipientParameters()))
+        #expect(
+            try parse("MAIL FROM:<\"john doe\"@example.com>")
+                == .mail(sender: Mailbox(localPart: "\"john doe\"", domain: "example.com"), MailParameters()))
+        #expect(
+            try parse("RCPT TO:<\"a>b\"@example.com>")
+                == .rcpt(Mailbox(localPart: "\"a>b\"", domain: "example.com"), RecipientParameters()))
         var never = RecipientParameters()
         never.notify = .never
-        #expect(try parse("RCPT TO:<\"a\\\">b\"@example.com> NOTIFY=NEVER") == .rcpt(Mailbox(localPart: "\"a\\\">b\"", domain: "example.com"), never))
+        #expect(
+            try parse("RCPT TO:<\"a\\\">b\"@example.com> NOTIFY=NEVER")
+                == .rcpt(Mailbox(localPart: "\"a\\\">b\"", domain: "example.com"), never))
     }
 
     @Test(arguments: ["[192.0.2.1]", "[IPv6:2001:db8::1]"])
     func addressLiterals(literal: String) throws {
-        #expect(try parse("RCPT TO:<postmaster@\(literal)>") == .rcpt(Mailbox(localPart: "postmaster", domain: literal), RecipientParameters()))
+        #expect(
+            try parse("RCPT TO:<postmaster@\(literal)>")
+                == .rcpt(Mailbox(localPart: "postmaster", domain: literal), RecipientParameters()))
     }
 
     @Test func parametersFollowThePath() throws {
@@ -186,7 +196,8 @@ private let invalidUTF8Lines: [[UInt8]] = [
 
     @Test func aPathOver256OctetsIsTooLong() {
         let label = String(repeating: "d", count: 60)
-        let path = "<" + String(repeating: "a", count: 64) + "@" + [label, label, label].joined(separator: ".") + ".example>"
+        let path =
+            "<" + String(repeating: "a", count: 64) + "@" + [label, label, label].joined(separator: ".") + ".example>"
         #expect(path.utf8.count > 256)
         #expect(refusal("MAIL FROM:\(path)") == reply(501, (5, 1, 7), "Error: address too long"))
         #expect(refusal("RCPT TO:\(path)") == reply(501, (5, 1, 3), "Error: address too long"))
@@ -202,11 +213,15 @@ private let invalidUTF8Lines: [[UInt8]] = [
     @Test func mailDeclaringSMTPUTF8MayUseAUTF8Address() throws {
         var parameters = MailParameters()
         parameters.smtputf8 = true
-        #expect(try parse("MAIL FROM:<josé@sender.example> SMTPUTF8") == .mail(sender: Mailbox(localPart: "josé", domain: "sender.example"), parameters))
+        #expect(
+            try parse("MAIL FROM:<josé@sender.example> SMTPUTF8")
+                == .mail(sender: Mailbox(localPart: "josé", domain: "sender.example"), parameters))
     }
 
     @Test func rcptInAnSMTPUTF8TransactionMayUseAUTF8Address() throws {
-        #expect(try parse("RCPT TO:<δοκιμή@παράδειγμα.δοκιμή>", transactionUTF8: true) == .rcpt(Mailbox(localPart: "δοκιμή", domain: "παράδειγμα.δοκιμή"), RecipientParameters()))
+        #expect(
+            try parse("RCPT TO:<δοκιμή@παράδειγμα.δοκιμή>", transactionUTF8: true)
+                == .rcpt(Mailbox(localPart: "δοκιμή", domain: "παράδειγμα.δοκιμή"), RecipientParameters()))
     }
 
     @Test(arguments: invalidUTF8Lines)
@@ -219,20 +234,31 @@ private let invalidUTF8Lines: [[UInt8]] = [
         #expect(refusal(line) == reply(500, (5, 5, 2), "Error: NUL character in command"))
     }
 
-    @Test(arguments: ["FOO", "", " NOOP", "MAILFROM:<a@b.example>", "EHLO\tclient.example", "TURN", "ETRN example.org", "XCLIENT ADDR=1.2.3.4"])
+    @Test(arguments: [
+        "FOO", "", " NOOP", "MAILFROM:<a@b.example>", "EHLO\tclient.example", "TURN", "ETRN example.org",
+        "XCLIENT ADDR=1.2.3.4",
+    ])
     func unknownVerbsAre500_552(line: String) {
         #expect(refusal(line) == reply(500, (5, 5, 2), "Error: command not recognized"))
     }
 
     @Test func aDeclaredSizeOverTheMaximumIs552_534() {
-        #expect(refusal("MAIL FROM:<alice@sender.example> SIZE=10001") == reply(552, (5, 3, 4), "Error: message size exceeds fixed limit"))
+        #expect(
+            refusal("MAIL FROM:<alice@sender.example> SIZE=10001")
+                == reply(552, (5, 3, 4), "Error: message size exceeds fixed limit"))
         #expect(refusal("MAIL FROM:<alice@sender.example> SIZE=10000") == nil)
     }
 
     @Test func parameterErrorsKeepTheirReplies() {
-        #expect(refusal("MAIL FROM:<alice@sender.example> BODY=BINARYMIME") == reply(501, (5, 5, 4), "Error: bad value of parameter BODY"))
+        #expect(
+            refusal("MAIL FROM:<alice@sender.example> BODY=BINARYMIME")
+                == reply(501, (5, 5, 4), "Error: bad value of parameter BODY"))
         #expect(refusal("MAIL FROM:<alice@sender.example> XFOO") == reply(555, (5, 5, 4), "Unsupported option: XFOO"))
-        #expect(refusal("RCPT TO:<bob@example.org> NOTIFY=NEVER,SUCCESS") == reply(501, (5, 5, 4), "Error: bad value of parameter NOTIFY"))
-        #expect(refusal("RCPT TO:<bob@example.org> NOTIFY=NEVER NOTIFY=NEVER") == reply(501, (5, 5, 4), "Error: duplicate parameter NOTIFY"))
+        #expect(
+            refusal("RCPT TO:<bob@example.org> NOTIFY=NEVER,SUCCESS")
+                == reply(501, (5, 5, 4), "Error: bad value of parameter NOTIFY"))
+        #expect(
+            refusal("RCPT TO:<bob@example.org> NOTIFY=NEVER NOTIFY=NEVER")
+                == reply(501, (5, 5, 4), "Error: duplicate parameter NOTIFY"))
     }
 }

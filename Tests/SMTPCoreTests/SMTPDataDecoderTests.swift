@@ -84,9 +84,11 @@ private let smuggled = "MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@exa
 
     @Test func crlfDotCRLFEndsTheDataAndTheNextCommandStaysInTheInput() {
         let decoded = decode("Subject: hi\r\n\r\nbody\r\n.\r\nMAIL FROM:<next@sender.example>\r\n")
-        #expect(decoded == Decoded(
-            text: "Subject: hi\r\n\r\nbody\r\n", ended: true, rest: "MAIL FROM:<next@sender.example>\r\n",
-            summary: summary(size: 21)))
+        #expect(
+            decoded
+                == Decoded(
+                    text: "Subject: hi\r\n\r\nbody\r\n", ended: true, rest: "MAIL FROM:<next@sender.example>\r\n",
+                    summary: summary(size: 21)))
     }
 
     @Test func anEmptyMessageIsJustTheTerminator() {
@@ -130,7 +132,9 @@ private let smuggled = "MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@exa
         let decoded = decode("Subject: x\r\n\r\nfirst" + terminator + smuggled + "\r\n.\r\nQUIT\r\n")
         #expect(decoded.ended)
         #expect(decoded.rest == "QUIT\r\n", "the data ended before the real terminator")
-        #expect(decoded.text.contains("MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@example.org>\r\nDATA\r\nSmuggled\r\n"))
+        #expect(
+            decoded.text.contains(
+                "MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@example.org>\r\nDATA\r\nSmuggled\r\n"))
         #expect(decoded.text.hasSuffix("Smuggled\r\n\r\n"))
         #expect(decoded.summary.bareLineFeed == bareLineFeed)
         #expect(decoded.summary.bareCarriageReturn == bareCarriageReturn)
@@ -138,7 +142,8 @@ private let smuggled = "MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@exa
 
     @Test func underRejectABareLineFeedIsKeptAsSentAndFlagged() {
         let decoded = decode("a\nb\r\n.\r\n")
-        #expect(decoded == Decoded(text: "a\nb\r\n", ended: true, rest: "", summary: summary(size: 5, bareLineFeed: true)))
+        #expect(
+            decoded == Decoded(text: "a\nb\r\n", ended: true, rest: "", summary: summary(size: 5, bareLineFeed: true)))
     }
 
     @Test(arguments: [
@@ -263,12 +268,14 @@ private let smuggled = "MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@exa
     }
 
     @Test func inBDATModeReceivedHeadersAndLineLengthAreChecked() {
-        let decoded = decode("Received: a\r\n.Received: b\r\n\r\n" + String(repeating: "x", count: 999) + "\r\n", dotStuffed: false)
+        let decoded = decode(
+            "Received: a\r\n.Received: b\r\n\r\n" + String(repeating: "x", count: 999) + "\r\n", dotStuffed: false)
         #expect(decoded.summary == summary(size: 13 + 14 + 2 + 1001, lineTooLong: true, receivedHeaders: 1))
     }
 
     @Test func finishMeasuresTheLastLineOfTheLastChunk() {
-        let configuration = SMTPDataDecoder.Configuration(normalizeBareLineFeed: false, maximumLineLength: 10, dotStuffed: false)
+        let configuration = SMTPDataDecoder.Configuration(
+            normalizeBareLineFeed: false, maximumLineLength: 10, dotStuffed: false)
         var decoder = SMTPDataDecoder(configuration: configuration)
         var output = ByteBuffer()
         var input = ByteBuffer(string: "short\r\n" + String(repeating: "x", count: 11))
@@ -279,7 +286,8 @@ private let smuggled = "MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@exa
     }
 
     @Test func stateCarriesOverBetweenBDATChunks() {
-        let configuration = SMTPDataDecoder.Configuration(normalizeBareLineFeed: false, maximumLineLength: 1000, dotStuffed: false)
+        let configuration = SMTPDataDecoder.Configuration(
+            normalizeBareLineFeed: false, maximumLineLength: 1000, dotStuffed: false)
         var decoder = SMTPDataDecoder(configuration: configuration)
         var output = ByteBuffer()
         for chunk in ["Recei", "ved: a\r", "\nbody\r\n"] {

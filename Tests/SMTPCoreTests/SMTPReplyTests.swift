@@ -47,7 +47,10 @@ import Testing
         (.ok, "250 2.0.0 Ok\r\n"),
         (.queued("01HXYZ"), "250 2.0.0 Ok: queued as 01HXYZ\r\n"),
         (.verifyNotSupported, "252 2.0.0 Cannot VRFY user, but will accept message and attempt delivery\r\n"),
-        (.shuttingDown("relay.example.com"), "421 4.3.2 relay.example.com Service shutting down, closing connection\r\n"),
+        (
+            .shuttingDown("relay.example.com"),
+            "421 4.3.2 relay.example.com Service shutting down, closing connection\r\n"
+        ),
         (.tooManyErrors("relay.example.com"), "421 4.7.0 relay.example.com Error: too many errors\r\n"),
         (.storageFailure, "452 4.3.1 Insufficient system storage, try again later\r\n"),
         (.tooManyRecipients, "452 4.5.3 Too many recipients\r\n"),
