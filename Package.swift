@@ -34,6 +34,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SMTPClient",
+            dependencies: [
+                "SMTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "Spool",
             dependencies: [
                 "SMTPCore",
@@ -48,6 +56,15 @@ let package = Package(
                 "SMTPCore",
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
+        ),
+        .systemLibrary(
+            name: "CAres",
+            pkgConfig: "libcares",
+            providers: [.apt(["libc-ares-dev"])]
+        ),
+        .target(
+            name: "RelayDNS",
+            dependencies: ["CAres"]
         ),
         .target(
             name: "RelayLog",

@@ -39,8 +39,14 @@ public struct IncomingMessage: Sendable {
     public var envelope: SMTPEnvelope
     public var client: MessageClient
     public var body: MessageBody
+    /// `message`, or `bounce` / `notice` for the DSNs Relay makes (never bounced themselves).
+    public var kind: String
 
-    public init(queueID: String, arrivalTime: Double, envelope: SMTPEnvelope, client: MessageClient, body: MessageBody) {
+    public init(
+        queueID: String, arrivalTime: Double, envelope: SMTPEnvelope, client: MessageClient, body: MessageBody,
+        kind: String = "message"
+    ) {
+        self.kind = kind
         self.queueID = queueID
         self.arrivalTime = arrivalTime
         self.envelope = envelope

@@ -14,8 +14,8 @@ enum SpoolWrites {
             sql: """
                 INSERT INTO messages (queue_id, arrival_time, sender, size, body_type, smtputf8, dsn_ret, dsn_envid,
                     mail_auth, session_id, client_address, client_port, client_name, helo_name, protocol,
-                    tls_version, tls_cipher, auth_user)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    tls_version, tls_cipher, auth_user, kind)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [
@@ -23,6 +23,7 @@ enum SpoolWrites {
                 parameters.body?.rawValue, parameters.smtputf8 ? 1 : 0, parameters.ret?.rawValue,
                 parameters.envelopeID, parameters.auth, client.sessionID, client.address, client.port, client.name,
                 client.heloName, client.protocolName, client.tlsVersion, client.tlsCipher, client.authUser,
+                message.kind,
             ])
         let messageID = db.lastInsertedRowID
         let recipient = try db.cachedStatement(

@@ -1,0 +1,157 @@
+import Foundation
+
+/// Builds RFC 3464 delivery status notifications: `multipart/report;
+/// report-type=delivery-status` with a human-readable part, the `message/delivery-status` part,
+/// and the original message (RET=FULL, up to `maximumReturnedSize`) or its headers.
+public struct DeliveryStatusNotification: Sendable {
+    /// One recipient the report is about.
+    public struct Recipient: Sendable, Hashable {
+        public var address: String
+        /// RFC 3461 ORCPT as `addr-type;address`.
+        public var originalRecipient: String?
+        /// failed | delayed
+        public var action: String
+        public var status: String
+        /// The last reply, or a description of why there was none.
+        public var diagnostic: String
+        /// The server that gave the reply, if one did.
+        public var remoteMTA: String?
+        public var lastAttempt: Double?
+
+        public init(
+            address: String, originalRecipient: String?, action: String, status: String, diagnostic: String,
+            remoteMTA: String?, lastAttempt: Double?
+        ) {
+            self.address = address
+            self.originalRecipient = originalRecipient
+            self.action = action
+            self.status = status
+            self.diagnostic = diagnostic
+            self.remoteMTA = remoteMTA
+            self.lastAttempt = lastAttempt
+        }
+    }
+
+    /// SPEC: the original message up to 50 KB with RET=FULL, else its headers only.
+    public static let maximumReturnedSize = 50_000
+
+    public var reportingMTA: String
+    public var queueID: String
+    public var sender: String
+    public var arrivalTime: Double
+    public var envelopeID: String?
+    public var returnFullMessage: Bool
+    public var recipients: [Recipient]
+    /// The stored message text (with Relay's Received: line).
+    public var originalMessage: [UInt8]
+
+    public init(
+        reportingMTA: String, queueID: String, sender: String, arrivalTime: Double, envelopeID: String?,
+        returnFullMessage: Bool, recipients: [Recipient], originalMessage: [UInt8]
+    ) {
+        self.reportingMTA = reportingMTA
+        self.queueID = queueID
+        self.sender = sender
+        self.arrivalTime = arrivalTime
+        self.envelopeID = envelopeID
+        self.returnFullMessage = returnFullMessage
+        self.recipients = recipients
+        self.originalMessage = originalMessage
+    }
+
+    /// The whole DSN message, CRLF line endings.
+    /// - Parameters:
+    ///   - now: the report's date.
+    ///   - boundary: the MIME boundary (random in production).
+    public func render(now: Double, boundary: String, messageID: String) -> [UInt8] {
+        let delayed = recipients.allSatisfy { $0.action == "delayed" }
+        var out = ""
+        out += "From: Mail Delivery System <MAILER-DAEMON@\(reportingMTA)>\r\n"
+        out += "To: <\(sender)>\r\n"
+        out += delayed
+            ? "Subject: Delayed Mail (still being retried)\r\n" : "Subject: Undelivered Mail Returned to Sender\r\n"
+        out += "Date: \(Self.date(now))\r\n"
+        out += "Message-ID: <\(messageID)>\r\n"
+        out += "Auto-Submitted: auto-replied\r\n"
+        out += "MIME-Version: 1.0\r\n"
+        out += "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"\(boundary)\"\r\n"
+        out += "\r\n"
+        out += "This is a MIME-encapsulated message.\r\n\r\n"
+
+        out += "--\(boundary)\r\n"
+        out += "Content-Description: Notification\r\n"
+        out += "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+        out += "This is the mail system at host \(reportingMTA).\r\n\r\n"
+        if delayed {
+            out += "Your message (queue id \(queueID)) could not be delivered yet. The mail system\r\n"
+            out += "will keep trying; you do not need to send it again.\r\n\r\n"
+        } else {
+            out += "I'm sorry to have to inform you that your message (queue id \(queueID)) could\r\n"
+            out += "not be delivered to one or more recipients.\r\n\r\n"
+        }
+        for recipient in recipients {
+            out += "<\(recipient.address)>: \(recipient.diagnostic)\r\n"
+        }
+        out += "\r\n"
+
+        out += "--\(boundary)\r\n"
+        out += "Content-Description: Delivery report\r\n"
+        out += "Content-Type: message/delivery-status\r\n\r\n"
+        out += "Reporting-MTA: dns; \(reportingMTA)\r\n"
+        out += "X-Relay-Queue-ID: \(queueID)\r\n"
+        if let envelopeID { out += "Original-Envelope-Id: \(envelopeID)\r\n" }
+        out += "Arrival-Date: \(Self.date(arrivalTime))\r\n"
+        for recipient in recipients {
+            out += "\r\n"
+            if let original = recipient.originalRecipient, let semicolon = original.firstIndex(of: ";") {
+                out += "Original-Recipient: \(original[..<semicolon]); \(original[original.index(after: semicolon)...])\r\n"
+            }
+            out += "Final-Recipient: rfc822; \(recipient.address)\r\n"
+            out += "Action: \(recipient.action)\r\n"
+            out += "Status: \(recipient.status)\r\n"
+            if let remote = recipient.remoteMTA { out += "Remote-MTA: dns; \(remote)\r\n" }
+            let diagnosticType = recipient.remoteMTA == nil ? "X-Relay" : "smtp"
+            out += "Diagnostic-Code: \(diagnosticType); \(Self.oneLine(recipient.diagnostic))\r\n"
+            if let last = recipient.lastAttempt { out += "Last-Attempt-Date: \(Self.date(last))\r\n" }
+        }
+        out += "\r\n"
+
+        let headers = Self.headerSection(of: originalMessage)
+        let full = returnFullMessage && originalMessage.count <= Self.maximumReturnedSize
+        out += "--\(boundary)\r\n"
+        out += full ? "Content-Description: Undelivered Message\r\nContent-Type: message/rfc822\r\n\r\n"
+            : "Content-Description: Undelivered Message Headers\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        var bytes = Array(out.utf8)
+        bytes += full ? originalMessage : headers
+        if bytes.suffix(2) != [13, 10] { bytes += [13, 10] }
+        bytes += Array("\r\n--\(boundary)--\r\n".utf8)
+        return bytes
+    }
+
+    /// The header section, through its terminating empty line.
+    static func headerSection(of message: [UInt8]) -> [UInt8] {
+        let separator: [UInt8] = [13, 10, 13, 10]
+        if message.count >= 4 {
+            for index in 0...(message.count - 4) where message[index..<(index + 4)].elementsEqual(separator) {
+                return Array(message[..<(index + 2)])
+            }
+        }
+        return message
+    }
+
+    static func oneLine(_ text: String) -> String {
+        text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+    }
+
+    /// RFC 5322 date in UTC.
+    public static func date(_ time: Double) -> String {
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        var seconds = time_t(time)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(days[Int(parts.tm_wday)]), \(parts.tm_mday) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
+    }
+}

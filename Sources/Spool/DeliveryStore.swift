@@ -1,0 +1,185 @@
+import Foundation
+import GRDB
+
+/// A recipient the worker may deliver to now.
+public struct DueRecipient: Sendable, Hashable {
+    public var id: Int64
+    public var address: String
+    public var notify: String?
+    public var originalRecipient: String?
+    public var attempts: Int
+}
+
+/// A message with recipients due for delivery, as the worker sees it.
+public struct DueMessage: Sendable, Hashable {
+    public var id: Int64
+    public var queueID: String
+    public var arrivalTime: Double
+    public var sender: String
+    public var size: Int
+    public var bodyType: String?
+    public var smtputf8: Bool
+    public var dsnReturn: String?
+    public var dsnEnvelopeID: String?
+    /// message | bounce | notice: a bounce or notice is never itself bounced.
+    public var kind: String
+    public var recipients: [DueRecipient]
+}
+
+/// What became of one recipient in one attempt.
+public struct RecipientOutcome: Sendable, Hashable {
+    public enum State: String, Sendable {
+        case delivered, deferred, bounced
+    }
+
+    public var recipientID: Int64
+    public var state: State
+    /// For `deferred`: when to try again (Unix seconds).
+    public var nextAttempt: Double?
+    public var reply: String
+    public var dsn: String
+    /// `host[address]:port`, or `none` when no server was reached.
+    public var relay: String
+
+    public init(recipientID: Int64, state: State, nextAttempt: Double?, reply: String, dsn: String, relay: String) {
+        self.recipientID = recipientID
+        self.state = state
+        self.nextAttempt = nextAttempt
+        self.reply = reply
+        self.dsn = dsn
+        self.relay = relay
+    }
+}
+
+/// The worker's view of the spool: what is due, the stored text, and recording outcomes.
+/// Each recording is one transaction, so a crash leaves either the old state (the recipient is
+/// tried again: a possible duplicate, RFC 1047) or the new one, never half.
+public final class DeliveryStore: Sendable {
+    private let database: DatabasePool
+
+    /// Opens the spool the listener created (migrating it if needed).
+    public init(spool: Spool) {
+        database = spool.database
+    }
+
+    /// After a crash, recipients marked active were not finished: make them due again.
+    public func recoverActive() throws {
+        try database.write { db in
+            try db.execute(sql: "UPDATE recipients SET state = 'queued' WHERE state = 'active'")
+        }
+    }
+
+    /// Recipients due at `now`, oldest first, grouped by message; at most `limit` messages.
+    public func dueMessages(now: Double, limit: Int, excluding: Set<Int64> = []) throws -> [DueMessage] {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.id AS mid, m.queue_id, m.arrival_time, m.sender, m.size, m.body_type, m.smtputf8,
+                           m.dsn_ret, m.dsn_envid, m.kind, r.id AS rid, r.address, r.dsn_notify, r.dsn_orcpt, r.attempts
+                    FROM recipients r JOIN messages m ON m.id = r.message_id
+                    WHERE r.state IN ('queued', 'deferred') AND r.next_attempt <= ?
+                    ORDER BY r.next_attempt, r.id
+                    LIMIT ?
+                    """, arguments: [now, limit * 50])
+            var messages: [Int64: DueMessage] = [:]
+            var order: [Int64] = []
+            for row in rows {
+                let id: Int64 = row["mid"]
+                if excluding.contains(id) { continue }
+                if messages[id] == nil {
+                    guard order.count < limit else { continue }
+                    order.append(id)
+                    messages[id] = DueMessage(
+                        id: id, queueID: row["queue_id"], arrivalTime: row["arrival_time"], sender: row["sender"],
+                        size: row["size"], bodyType: row["body_type"], smtputf8: row["smtputf8"] != 0,
+                        dsnReturn: row["dsn_ret"], dsnEnvelopeID: row["dsn_envid"], kind: row["kind"], recipients: [])
+                }
+                messages[id]!.recipients.append(
+                    DueRecipient(
+                        id: row["rid"], address: row["address"], notify: row["dsn_notify"],
+                        originalRecipient: row["dsn_orcpt"], attempts: row["attempts"]))
+            }
+            return order.compactMap { messages[$0] }
+        }
+    }
+
+    /// The earliest next attempt of any waiting recipient.
+    public func nextDueTime() throws -> Double? {
+        try database.read { db in
+            try Double.fetchOne(
+                db, sql: "SELECT min(next_attempt) FROM recipients WHERE state IN ('queued', 'deferred')")
+        }
+    }
+
+    /// Marks recipients active (being delivered), if they are still waiting.
+    /// - Returns: the ids that were claimed.
+    public func claim(_ recipientIDs: [Int64]) throws -> Set<Int64> {
+        try database.write { db in
+            var claimed = Set<Int64>()
+            let statement = try db.cachedStatement(
+                sql: "UPDATE recipients SET state = 'active' WHERE id = ? AND state IN ('queued', 'deferred')")
+            for id in recipientIDs {
+                try statement.execute(arguments: [id])
+                if db.changesCount > 0 { claimed.insert(id) }
+            }
+            return claimed
+        }
+    }
+
+    /// The stored text of a message, in order, in chunks of at most 64 KiB.
+    public func bodyChunks(messageID: Int64) throws -> [Data] {
+        try database.read { db in
+            try Data.fetchAll(db, sql: "SELECT data FROM body_chunks WHERE message_id = ? ORDER BY seq", arguments: [messageID])
+        }
+    }
+
+    /// Records outcomes, queues the bounces that go with them, and removes the message once no
+    /// recipient is left waiting — all in one transaction.
+    /// - Parameters:
+    ///   - outcomes: per recipient.
+    ///   - messageID: the message they belong to.
+    ///   - bounces: DSN messages to queue in the same transaction.
+    ///   - now: the attempt time.
+    public func record(_ outcomes: [RecipientOutcome], messageID: Int64, bounces: [IncomingMessage], now: Double) throws {
+        try database.write { db in
+            let update = try db.cachedStatement(
+                sql: """
+                    UPDATE recipients SET state = ?, attempts = attempts + 1, last_attempt = ?, next_attempt = ?,
+                        last_reply = ?, last_dsn = ?, last_relay = ?
+                    WHERE id = ?
+                    """)
+            let attempt = try db.cachedStatement(
+                sql: """
+                    INSERT INTO attempts (message_id, recipient_id, time, relay, reply, dsn, outcome)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for outcome in outcomes {
+                try update.execute(arguments: [
+                    outcome.state.rawValue, now, outcome.nextAttempt ?? now, outcome.reply, outcome.dsn, outcome.relay,
+                    outcome.recipientID,
+                ])
+                try attempt.execute(arguments: [
+                    messageID, outcome.recipientID, now, outcome.relay, outcome.reply, outcome.dsn, outcome.state.rawValue,
+                ])
+            }
+            for bounce in bounces { try SpoolWrites.insert(bounce, into: db) }
+            let waiting = try Int.fetchOne(
+                db,
+                sql: "SELECT count(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')",
+                arguments: [messageID]) ?? 0
+            if waiting == 0 {
+                try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [messageID])
+            }
+        }
+    }
+
+    /// Puts recipients back to waiting without counting an attempt (shutdown, paused destination).
+    public func release(_ recipientIDs: [Int64], nextAttempt: Double) throws {
+        try database.write { db in
+            let statement = try db.cachedStatement(
+                sql: "UPDATE recipients SET state = CASE WHEN attempts > 0 THEN 'deferred' ELSE 'queued' END, next_attempt = ? WHERE id = ? AND state = 'active'")
+            for id in recipientIDs { try statement.execute(arguments: [nextAttempt, id]) }
+        }
+    }
+}
