@@ -38,6 +38,7 @@ let package = Package(
             dependencies: [
                 "SMTPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
@@ -67,8 +68,22 @@ let package = Package(
             dependencies: ["CAres"]
         ),
         .target(
+            name: "DeliveryCore",
+            dependencies: ["SMTPCore"]
+        ),
+        .target(
             name: "RelayLog",
             dependencies: [.product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "Delivery",
+            dependencies: [
+                "DeliveryCore", "SMTPClient", "RelayDNS", "Spool", "RelayConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(
             name: "Listener",
@@ -83,7 +98,7 @@ let package = Package(
         .executableTarget(
             name: "relayd",
             dependencies: [
-                "Listener", "RelayConfig", "RelayLog",
+                "Listener", "Delivery", "RelayConfig", "RelayLog",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,10 +1,14 @@
 #ifndef RELAY_CARES_SHIMS_H
 #define RELAY_CARES_SHIMS_H
 
-#include <ares.h>
-#include <arpa/nameser.h>
-#include <poll.h>
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
+#include <poll.h>
+#include <ares.h>
 
 // ARES_GETSOCK_READABLE / WRITABLE are macros Swift cannot import.
 static inline int CAresShims_getsock_readable(int bits, int index) { return ARES_GETSOCK_READABLE(bits, index); }
@@ -24,5 +28,8 @@ static inline int CAresShims_init(ares_channel *channel, int timeout_ms, int tri
     return ares_init_options(channel, &options,
                              ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ);
 }
+
+// pipe2 needs _GNU_SOURCE, which Swift's Glibc import does not set.
+static inline int CAresShims_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
 
 #endif

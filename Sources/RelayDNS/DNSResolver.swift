@@ -84,7 +84,7 @@ private final class AresEngine: @unchecked Sendable {
         }
         self.channel = channel
         var fds: [Int32] = [0, 0]
-        guard pipe2(&fds, Int32(O_NONBLOCK | O_CLOEXEC)) == 0 else {
+        guard CAresShims_pipe(&fds) == 0 else {
             ares_destroy(channel)
             throw DNSError(.serverFailure, "cannot create a pipe: \(String(cString: strerror(errno)))")
         }

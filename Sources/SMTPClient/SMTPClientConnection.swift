@@ -1,13 +1,14 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SMTPCore
 
-/// One client connection to an SMTP server: send lines and text, read replies, each with a
-/// deadline (RFC 5321 §4.5.3.2). Used by one task at a time.
+/// One client connection to an SMTP server: send lines and text, read replies, each read with
+/// a deadline (RFC 5321 §4.5.3.2). Used by one task at a time.
 public final class SMTPClientConnection: Sendable {
-    private let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
-    private let replies: Replies
-    /// The address connected to, `ip:port`.
+    private let channel: any Channel
+    private let handler: NIOLoopBound<SMTPReplyHandler>
+    /// The address connected to, `ip:port` (`[ip]:port` for IPv6).
     public let remote: String
 
     /// - Parameters:
@@ -18,27 +19,31 @@ public final class SMTPClientConnection: Sendable {
     public static func connect(
         address: String, port: Int, group: any EventLoopGroup, timeout: TimeAmount
     ) async throws(SMTPClientError) -> SMTPClientConnection {
+        let remote = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
         do {
             let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeout)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: address, port: port) { channel in
+                .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyHandler()))
-                        return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        try channel.pipeline.syncOperations.addHandler(SMTPReplyHandler(remote: remote))
                     }
                 }
-            let remote = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
-            return SMTPClientConnection(channel: channel, remote: remote)
+                .connect(host: address, port: port)
+                .get()
+            let handler = try await channel.eventLoop.submit {
+                try NIOLoopBound(channel.pipeline.syncOperations.handler(type: SMTPReplyHandler.self), eventLoop: channel.eventLoop)
+            }.get()
+            return SMTPClientConnection(channel: channel, handler: handler, remote: remote)
         } catch {
-            throw SMTPClientError(.connectFailed, "connect to \(address):\(port): \(error)")
+            throw SMTPClientError(.connectFailed, "connect to \(remote): \(error)")
         }
     }
 
-    private init(channel: NIOAsyncChannel<SMTPReply, ByteBuffer>, remote: String) {
+    private init(channel: any Channel, handler: NIOLoopBound<SMTPReplyHandler>, remote: String) {
         self.channel = channel
+        self.handler = handler
         self.remote = remote
-        self.replies = Replies(channel: channel)
     }
 
     /// Sends one command line (CRLF is added).
@@ -49,7 +54,7 @@ public final class SMTPClientConnection: Sendable {
     /// Sends raw bytes.
     public func write(_ bytes: ByteBuffer) async throws(SMTPClientError) {
         do {
-            try await channel.channel.writeAndFlush(bytes)
+            try await channel.writeAndFlush(bytes)
         } catch {
             throw SMTPClientError(.connectionClosed, "write to \(remote) failed: \(error)")
         }
@@ -57,59 +62,37 @@ public final class SMTPClientConnection: Sendable {
 
     /// Reads the next reply. - Throws: `.timeout`, `.connectionClosed` or `.protocolViolation`.
     public func reply(timeout: Duration) async throws(SMTPClientError) -> SMTPReply {
-        try await replies.next(timeout: timeout, remote: remote)
+        let loop = channel.eventLoop
+        let handler = handler
+        let channel = channel
+        let remote = remote
+        let timedOut = NIOLockedValueBox(false)
+        let future = loop.flatSubmit { () -> EventLoopFuture<SMTPReply> in
+            let future = handler.value.nextReply(on: loop)
+            // A timer closes the channel if no reply comes in time; the wait then fails.
+            let timer = loop.scheduleTask(in: TimeAmount(timeout)) {
+                timedOut.withLockedValue { $0 = true }
+                channel.close(promise: nil)
+            }
+            future.whenComplete { _ in timer.cancel() }
+            return future
+        }
+        do {
+            return try await future.get()
+        } catch {
+            if timedOut.withLockedValue({ $0 }) {
+                throw SMTPClientError(.timeout, "timeout waiting for a reply from \(remote)")
+            }
+            if let error = error as? SMTPClientError { throw error }
+            throw SMTPClientError(.connectionClosed, "connection to \(remote) failed: \(error)")
+        }
     }
 
     /// Closes the connection.
     public func close() async {
-        try? await channel.channel.close()
+        try? await channel.close()
     }
 
     /// True while the TCP connection is open.
-    public var isActive: Bool { channel.channel.isActive }
-}
-
-/// The inbound reply stream with a per-read deadline.
-private final class Replies: Sendable {
-    private let channel: NIOAsyncChannel<SMTPReply, ByteBuffer>
-    private let iterator: IteratorBox
-
-    init(channel: NIOAsyncChannel<SMTPReply, ByteBuffer>) {
-        self.channel = channel
-        self.iterator = IteratorBox(channel.inbound.makeAsyncIterator())
-    }
-
-    func next(timeout: Duration, remote: String) async throws(SMTPClientError) -> SMTPReply {
-        let channel = channel.channel
-        // A timer closes the channel if no reply comes in time; the read then ends.
-        let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { channel.close(promise: nil) }
-        defer { timer.cancel() }
-        let started = ContinuousClock.now
-        do {
-            if let reply = try await iterator.next() { return reply }
-        } catch let error as SMTPReplyDecoder.DecodeError {
-            channel.close(promise: nil)
-            throw SMTPClientError(.protocolViolation, "bad reply from \(remote): \(error)")
-        } catch {
-            throw SMTPClientError(.connectionClosed, "connection to \(remote) failed: \(error)")
-        }
-        if ContinuousClock.now - started >= timeout {
-            throw SMTPClientError(.timeout, "timeout waiting for a reply from \(remote)")
-        }
-        throw SMTPClientError(.connectionClosed, "\(remote) closed the connection")
-    }
-}
-
-/// The async iterator is used by one task at a time (the connection's owner); the box lets the
-/// Sendable connection hold it.
-private final class IteratorBox: @unchecked Sendable {
-    private var iterator: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator
-
-    init(_ iterator: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator) {
-        self.iterator = iterator
-    }
-
-    func next() async throws -> SMTPReply? {
-        try await iterator.next()
-    }
+    public var isActive: Bool { channel.isActive }
 }

@@ -1,22 +1,68 @@
 import NIOCore
 import SMTPCore
 
-/// Turns a server's bytes into `SMTPReply` values. A malformed, endless or oversized reply
-/// closes the channel with an error.
-final class SMTPReplyHandler: ByteToMessageDecoder {
-    typealias InboundOut = SMTPReply
+/// Turns a server's bytes into `SMTPReply` values and hands them to whoever waits, in order.
+/// A malformed, endless or oversized reply, or the connection's end, fails the waiters.
+final class SMTPReplyHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
 
     private var decoder = SMTPReplyDecoder()
+    private var buffer: ByteBuffer?
+    private var ready: CircularBuffer<Result<SMTPReply, SMTPClientError>> = []
+    private var waiting: CircularBuffer<EventLoopPromise<SMTPReply>> = []
+    private var failure: SMTPClientError?
+    private let remote: String
 
-    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let reply = try decoder.next(&buffer) else { return .needMoreData }
-        context.fireChannelRead(wrapInboundOut(reply))
-        return .continue
+    init(remote: String) {
+        self.remote = remote
     }
 
-    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        if buffer == nil { buffer = bytes } else { buffer!.writeBuffer(&bytes) }
+        do {
+            while let reply = try decoder.next(&buffer!) { deliver(.success(reply)) }
+        } catch {
+            fail(SMTPClientError(.protocolViolation, "bad reply from \(remote): \(error)"))
+            context.close(promise: nil)
+        }
+        if buffer?.readableBytes == 0 { buffer = nil }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(SMTPClientError(.connectionClosed, "\(remote) closed the connection"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        fail(SMTPClientError(.connectionClosed, "connection to \(remote) failed: \(error)"))
+        context.close(promise: nil)
+    }
+
+    /// The next reply, now if one is buffered.
+    func nextReply(on loop: any EventLoop) -> EventLoopFuture<SMTPReply> {
+        if let result = ready.popFirst() { return loop.makeCompletedFuture(result.mapError { $0 as any Error }) }
+        if let failure { return loop.makeFailedFuture(failure) }
+        let promise = loop.makePromise(of: SMTPReply.self)
+        waiting.append(promise)
+        return promise.futureResult
+    }
+
+    private func deliver(_ result: Result<SMTPReply, SMTPClientError>) {
+        if let promise = waiting.popFirst() {
+            switch result {
+            case .success(let reply): promise.succeed(reply)
+            case .failure(let error): promise.fail(error)
+            }
+        } else {
+            ready.append(result)
+        }
+    }
+
+    private func fail(_ error: SMTPClientError) {
+        guard failure == nil else { return }
+        failure = error
+        while let promise = waiting.popFirst() { promise.fail(error) }
     }
 }
 

@@ -1,0 +1,202 @@
+import DeliveryCore
+import Foundation
+import Logging
+import NIOCore
+import RelayConfig
+import RelayDNS
+import SMTPClient
+import SMTPCore
+import Spool
+
+/// Where a group of recipients goes: a configured route, or the MX hosts of a domain.
+struct Destination: Hashable, Sendable, CustomStringConvertible {
+    enum Kind: Hashable, Sendable {
+        case route(index: Int)
+        case mx(domain: String)
+    }
+
+    var kind: Kind
+
+    /// The key that groups recipients and counts concurrency.
+    var description: String {
+        switch kind {
+        case .route(let index): "route#\(index)"
+        case .mx(let domain): domain
+        }
+    }
+
+    /// Routing (SPEC `[[route]]`): the first route whose domains match wins; no match = MX delivery.
+    static func of(_ address: String, routes: [Route]) -> Destination {
+        let domain = String(address[(address.lastIndex(of: "@").map { address.index(after: $0) } ?? address.startIndex)...])
+            .lowercased()
+        if let index = routes.firstIndex(where: { $0.matches(domain) }) {
+            return Destination(kind: .route(index: index))
+        }
+        return Destination(kind: .mx(domain: domain))
+    }
+}
+
+/// The result of one attempt for one recipient.
+struct AttemptResult: Sendable {
+    var outcome: ReplyOutcome
+    var reply: String
+    var relay: String
+}
+
+/// Delivers one message's recipients for one destination: finds the hosts, tries them in order
+/// (reusing a cached connection when there is one), and maps every reply to an outcome.
+/// Connection, greeting, TLS and timeout trouble moves on to the next host; when none is left
+/// the recipients are deferred, never bounced for that.
+struct DeliveryAgent: Sendable {
+    let configuration: RelayConfiguration
+    let mx: MXResolver
+    let group: any EventLoopGroup
+    let cache: ConnectionCache
+    let logger: Logger
+
+    func deliver(message: DueMessage, recipients: [DueRecipient], to destination: Destination, body: [Data]) async
+        -> [Int64: AttemptResult]
+    {
+        func all(_ outcome: ReplyOutcome, _ text: String, relay: String = "none") -> [Int64: AttemptResult] {
+            Dictionary(uniqueKeysWithValues: recipients.map { ($0.id, AttemptResult(outcome: outcome, reply: text, relay: relay)) })
+        }
+        let route: Route? = if case .route(let index) = destination.kind { configuration.routes[index] } else { nil }
+        let policy = route?.tls ?? configuration.delivery.tls
+        if policy == .required || policy == .verify || route?.implicitTLS == true {
+            // XXX: outbound TLS arrives with the TLS issue; until then mail that demands it waits.
+            return all(.deferred(status: "4.7.5"), "TLS is required (tls = \(policy.rawValue)) but not available in this version")
+        }
+        let credentials: (String, String)?
+        do {
+            credentials = try route.flatMap(Self.credentials)
+        } catch {
+            return all(.deferred(status: "4.7.0"), "cannot read the route's password_file: \(error)")
+        }
+        if credentials != nil && policy != TLSPolicy.none {
+            return all(.deferred(status: "4.7.5"), "AUTH needs TLS, which this version does not speak yet (or set tls = \"none\")")
+        }
+
+        let targets: [(name: String, address: String, port: Int)]
+        switch await hosts(for: destination, route: route) {
+        case .failure(.permanent(let status, let reason)):
+            return all(.bounced(status: status), reason)
+        case .failure(.temporary(let reason)):
+            return all(.deferred(status: "4.4.3"), reason)
+        case .success(let list):
+            targets = list
+        }
+
+        var lastError = "no host to try"
+        for target in targets {
+            let cacheKey = "\(destination)|\(target.address):\(target.port)"
+            var session: SMTPDeliverySession
+            var uses = 0
+            if let (cached, count) = cache.take(cacheKey) {
+                session = cached
+                uses = count
+            } else {
+                do {
+                    session = try await SMTPDeliverySession.open(
+                        hostName: target.name, address: target.address, port: target.port,
+                        heloName: configuration.hostname, group: group,
+                        connectTimeout: TimeAmount(configuration.delivery.connectTimeout), timeouts: SMTPClientTimeouts())
+                } catch {
+                    lastError = error.description
+                    logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
+                    continue
+                }
+                if let credentials {
+                    if let refusal = await authenticate(session, credentials) {
+                        await session.quit()
+                        // SPEC: 535 from a smarthost defers, never bounces.
+                        return all(.deferred(status: "4.7.8"), refusal, relay: session.relay)
+                    }
+                }
+            }
+            switch await session.send(message: message, recipients: recipients, body: body) {
+            case .completed(let replies, let reusable):
+                if reusable {
+                    await cache.put(cacheKey, session, uses: uses + 1)
+                } else {
+                    await session.quit()
+                }
+                return replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: session.relay) }
+            case .connectionFailed(let reason):
+                await session.connection.close()
+                lastError = reason
+                logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(reason)"])
+                if uses > 0 {
+                    // A cached connection the server had closed: not this host's fault; the next
+                    // attempt opens a fresh one.
+                    lastError = "cached connection to \(session.relay) was closed: \(reason)"
+                }
+            case .replyLost(let reason):
+                await session.connection.close()
+                logger.warning(
+                    "possible duplicate",
+                    metadata: ["id": "\(message.queueID)", "relay": "\(session.relay)", "reason": "\(reason)"])
+                return all(.deferred(status: "4.4.2"), "lost connection after the end of data (\(reason))", relay: session.relay)
+            }
+        }
+        return all(.deferred(status: "4.4.1"), lastError)
+    }
+
+    private enum HostFailure: Error {
+        case permanent(status: String, reason: String)
+        case temporary(reason: String)
+    }
+
+    /// The hosts in the order to try them, each address a target.
+    private func hosts(for destination: Destination, route: Route?) async -> Result<[(name: String, address: String, port: Int)], HostFailure> {
+        var targets: [(name: String, address: String, port: Int)] = []
+        var temporary: String?
+        switch destination.kind {
+        case .mx(let domain):
+            switch await mx.resolve(domain) {
+            case .permanent(let status, let reason): return .failure(.permanent(status: status, reason: reason))
+            case .temporary(let reason): return .failure(.temporary(reason: reason))
+            case .hosts(let hosts):
+                for host in hosts {
+                    for address in host.addresses { targets.append((host.name, address, configuration.delivery.mxPort)) }
+                }
+            }
+        case .route:
+            // Hosts of a route are tried in order; `[host]` skips the MX lookup.
+            for host in route?.hosts ?? [] {
+                let name = host.isLiteral ? "[\(host.host)]" : host.host
+                switch await mx.resolve(host.isLiteral ? "[\(host.host)]" : host.host) {
+                case .hosts(let found):
+                    for entry in found {
+                        for address in entry.addresses {
+                            targets.append((entry.name == name ? host.host : entry.name, address, host.port))
+                        }
+                    }
+                case .temporary(let reason): temporary = reason
+                case .permanent(_, let reason): temporary = temporary ?? reason  // a route never bounces for DNS
+                }
+            }
+            if targets.isEmpty { return .failure(.temporary(reason: temporary ?? "no usable route host")) }
+        }
+        return .success(targets)
+    }
+
+    /// Reads `username` and the first line of `password_file`.
+    private static func credentials(_ route: Route) throws -> (String, String)? {
+        guard !route.username.isEmpty else { return nil }
+        let text = try String(contentsOfFile: route.passwordFile, encoding: .utf8)
+        let password = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return (route.username, password.trimmingCharacters(in: CharacterSet(charactersIn: "\r")))
+    }
+
+    /// AUTH PLAIN (RFC 4616). - Returns: why it failed, or nil.
+    private func authenticate(_ session: SMTPDeliverySession, _ credentials: (String, String)) async -> String? {
+        let token = Data("\0\(credentials.0)\0\(credentials.1)".utf8).base64EncodedString()
+        do {
+            try await session.connection.send("AUTH PLAIN \(token)")
+            let reply = try await session.connection.reply(timeout: .seconds(60))
+            return reply.code == 235 ? nil : "authentication failed: \(ReplyOutcome.text(of: reply))"
+        } catch {
+            return "authentication failed: \(error)"
+        }
+    }
+}

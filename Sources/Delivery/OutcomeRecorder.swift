@@ -1,0 +1,96 @@
+import DeliveryCore
+import Foundation
+import Logging
+import Spool
+
+/// Turns attempt results into recipient states, log lines and DSNs, and stores them in one
+/// transaction.
+struct OutcomeRecorder: Sendable {
+    let store: DeliveryStore
+    let policy: RetryPolicy
+    let logger: Logger
+    let bounces: BounceFactory
+
+    /// - Returns: when to try the destination again if nothing could be reached, else nil.
+    func record(_ message: DueMessage, results: [Int64: AttemptResult], body: [Data]) -> Double? {
+        let now = Date().timeIntervalSince1970
+        var outcomes: [RecipientOutcome] = []
+        var failed: [DeliveryStatusNotification.Recipient] = []
+        var notify: [String: String?] = [:]
+        var unreachableUntil: Double?
+        let delay = String(format: "%.1f", now - message.arrivalTime)
+        for recipient in message.recipients {
+            guard let result = results[recipient.id] else { continue }
+            var metadata: Logger.Metadata = [
+                "id": "\(message.queueID)", "to": "<\(recipient.address)>", "relay": "\(result.relay)", "delay": "\(delay)",
+                "reply": "\(result.reply)",
+            ]
+            let attempts = recipient.attempts + 1
+            switch result.outcome {
+            case .delivered(let status):
+                metadata["dsn"] = "\(status)"
+                logger.info("delivered", metadata: metadata)
+                outcomes.append(RecipientOutcome(
+                    recipientID: recipient.id, state: .delivered, nextAttempt: nil, reply: result.reply, dsn: status,
+                    relay: result.relay))
+            case .bounced(let status):
+                metadata["dsn"] = "\(status)"
+                logger.info("bounced", metadata: metadata)
+                outcomes.append(RecipientOutcome(
+                    recipientID: recipient.id, state: .bounced, nextAttempt: nil, reply: result.reply, dsn: status,
+                    relay: result.relay))
+                failed.append(dsnRecipient(recipient, status: status, result: result, now: now))
+                notify[recipient.address] = recipient.notify
+            case .deferred(let status):
+                if policy.isExpired(arrival: message.arrivalTime, now: now) {
+                    // SPEC: after max_queue_lifetime, bounced with 5.4.7.
+                    metadata["dsn"] = "5.4.7"
+                    logger.info("expired", metadata: metadata)
+                    outcomes.append(RecipientOutcome(
+                        recipientID: recipient.id, state: .bounced, nextAttempt: nil, reply: result.reply, dsn: "5.4.7",
+                        relay: result.relay))
+                    failed.append(dsnRecipient(recipient, status: "5.4.7", result: result, now: now))
+                    notify[recipient.address] = recipient.notify
+                } else {
+                    let next = now + policy.delay(afterAttempts: attempts, jitter: RetryPolicy.randomJitter())
+                    metadata["dsn"] = "\(status)"
+                    logger.info("deferred", metadata: metadata)
+                    outcomes.append(RecipientOutcome(
+                        recipientID: recipient.id, state: .deferred, nextAttempt: next, reply: result.reply, dsn: status,
+                        relay: result.relay))
+                    if result.relay == "none" || status == "4.4.1" { unreachableUntil = max(unreachableUntil ?? 0, next) }
+                }
+            }
+        }
+        var generated: [IncomingMessage] = []
+        if !failed.isEmpty {
+            let text = body.reduce(into: [UInt8]()) { $0 += $1 }
+            if let bounce = bounces.bounce(for: message, recipients: failed, notify: notify, body: text, now: now) {
+                logger.info("bounce queued", metadata: ["id": "\(message.queueID)", "bounce": "\(bounce.queueID)"])
+                generated.append(bounce)
+            } else if let notice = bounces.notice(for: message, recipients: failed, body: text, now: now) {
+                // A bounce that cannot be delivered is dropped, with a notice to the postmaster.
+                logger.warning("bounce undeliverable", metadata: ["id": "\(message.queueID)", "notice": "\(notice.queueID)"])
+                generated.append(notice)
+            } else if message.kind != "message" {
+                logger.warning("notice undeliverable, dropped", metadata: ["id": "\(message.queueID)"])
+            }
+        }
+        do {
+            try store.record(outcomes, messageID: message.id, bounces: generated, now: now)
+        } catch {
+            // The recipients stay active; the next start makes them due again (a possible duplicate).
+            logger.error("cannot record outcomes", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
+        }
+        return unreachableUntil
+    }
+
+    private func dsnRecipient(_ recipient: DueRecipient, status: String, result: AttemptResult, now: Double)
+        -> DeliveryStatusNotification.Recipient
+    {
+        let remote = result.relay == "none" ? nil : result.relay.split(separator: "[").first.map(String.init)
+        return DeliveryStatusNotification.Recipient(
+            address: recipient.address, originalRecipient: recipient.originalRecipient, action: "failed", status: status,
+            diagnostic: result.reply, remoteMTA: remote, lastAttempt: now)
+    }
+}

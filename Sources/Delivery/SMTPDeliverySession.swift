@@ -1,0 +1,194 @@
+import DeliveryCore
+import Foundation
+import NIOCore
+import SMTPClient
+import SMTPCore
+import Spool
+
+/// RFC 5321 §4.5.3.2 client timeouts.
+struct SMTPClientTimeouts: Sendable {
+    var greeting: Duration = .seconds(300)
+    var command: Duration = .seconds(300)
+    var dataInitiation: Duration = .seconds(120)
+    var finalDot: Duration = .seconds(600)
+}
+
+/// What one transaction did to each recipient it was given.
+enum TransactionResult: Sendable {
+    /// Replies for every recipient (2xx, 4xx or 5xx), and whether the connection may be reused.
+    case completed([Int64: (reply: String, outcome: ReplyOutcome)], reusable: Bool)
+    /// The connection failed before the outcome was known: try the next host.
+    case connectionFailed(String)
+    /// The final dot was sent but its reply was lost: the server may have the message (RFC 1047).
+    case replyLost(String)
+}
+
+/// A greeted, EHLO'd connection to one server, reusable for several transactions.
+final class SMTPDeliverySession: Sendable {
+    let connection: SMTPClientConnection
+    let capabilities: SMTPServerCapabilities
+    /// `name[address]:port` for logs and DSNs.
+    let relay: String
+    let remoteName: String
+    private let timeouts: SMTPClientTimeouts
+
+    private init(
+        connection: SMTPClientConnection, capabilities: SMTPServerCapabilities, relay: String, remoteName: String,
+        timeouts: SMTPClientTimeouts
+    ) {
+        self.connection = connection
+        self.capabilities = capabilities
+        self.relay = relay
+        self.remoteName = remoteName
+        self.timeouts = timeouts
+    }
+
+    /// Connects, reads the greeting and greets with EHLO (HELO if EHLO is refused).
+    /// - Throws: a reason to try the next host: connection failure, timeout, or a refusing server.
+    static func open(
+        hostName: String, address: String, port: Int, heloName: String, group: any EventLoopGroup,
+        connectTimeout: TimeAmount, timeouts: SMTPClientTimeouts
+    ) async throws(SMTPClientError) -> SMTPDeliverySession {
+        let connection = try await SMTPClientConnection.connect(
+            address: address, port: port, group: group, timeout: connectTimeout)
+        let relay = "\(hostName)[\(address)]:\(port)"
+        do throws(SMTPClientError) {
+            let greeting = try await connection.reply(timeout: timeouts.greeting)
+            guard greeting.code == 220 else {
+                throw SMTPClientError(.protocolViolation, "\(relay) greeted with \(ReplyOutcome.text(of: greeting))")
+            }
+            try await connection.send("EHLO \(heloName)")
+            var hello = try await connection.reply(timeout: timeouts.command)
+            var capabilities = SMTPServerCapabilities()
+            if hello.code == 250 {
+                capabilities = SMTPServerCapabilities(ehloReply: hello)
+            } else {
+                try await connection.send("HELO \(heloName)")
+                hello = try await connection.reply(timeout: timeouts.command)
+                guard hello.code == 250 else {
+                    throw SMTPClientError(.protocolViolation, "\(relay) refused HELO: \(ReplyOutcome.text(of: hello))")
+                }
+            }
+            return SMTPDeliverySession(
+                connection: connection, capabilities: capabilities, relay: relay, remoteName: hostName,
+                timeouts: timeouts)
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+
+    /// Sends one message to `recipients`.
+    /// - Parameters:
+    ///   - body: the stored text in order.
+    func send(message: DueMessage, recipients: [DueRecipient], body: [Data]) async -> TransactionResult {
+        var results: [Int64: (reply: String, outcome: ReplyOutcome)] = [:]
+        // RFC 6531 §3.4: a message that needs SMTPUTF8 cannot go to a server without it.
+        if message.smtputf8 && !capabilities.smtputf8 {
+            let text = "554 5.6.7 \(remoteName) does not support SMTPUTF8"
+            for recipient in recipients { results[recipient.id] = (text, .bounced(status: "5.6.7")) }
+            return .completed(results, reusable: true)
+        }
+        if let limit = capabilities.size, limit > 0, message.size > limit {
+            let text = "552 5.3.4 message size \(message.size) exceeds the limit \(limit) of \(remoteName)"
+            for recipient in recipients { results[recipient.id] = (text, .bounced(status: "5.3.4")) }
+            return .completed(results, reusable: true)
+        }
+        do {
+            var mail = "MAIL FROM:<\(message.sender)>"
+            if capabilities.size != nil { mail += " SIZE=\(message.size)" }
+            if message.bodyType == "8BITMIME" && capabilities.eightBitMIME { mail += " BODY=8BITMIME" }
+            if message.smtputf8 { mail += " SMTPUTF8" }
+            if capabilities.dsn {
+                if let ret = message.dsnReturn { mail += " RET=\(ret)" }
+                if let envid = message.dsnEnvelopeID { mail += " ENVID=\(XText.encode(envid))" }
+            }
+            let rcptLines = recipients.map { recipient -> String in
+                var line = "RCPT TO:<\(recipient.address)>"
+                if capabilities.dsn {
+                    if let notify = recipient.notify { line += " NOTIFY=\(notify)" }
+                    if let orcpt = recipient.originalRecipient, let semicolon = orcpt.firstIndex(of: ";") {
+                        line += " ORCPT=\(orcpt[..<semicolon]);\(XText.encode(String(orcpt[orcpt.index(after: semicolon)...])))"
+                    }
+                }
+                return line
+            }
+            // RFC 2920: with PIPELINING, MAIL and every RCPT go in one write.
+            if capabilities.pipelining {
+                try await connection.write(ByteBuffer(string: ([mail] + rcptLines).map { $0 + "\r\n" }.joined()))
+            } else {
+                try await connection.send(mail)
+            }
+            let mailReply = try await connection.reply(timeout: timeouts.command)
+            var accepted: [DueRecipient] = []
+            for (index, recipient) in recipients.enumerated() {
+                if !capabilities.pipelining {
+                    guard mailReply.code == 250 else { break }
+                    try await connection.send(rcptLines[index])
+                }
+                let reply = try await connection.reply(timeout: timeouts.command)
+                if mailReply.code != 250 {
+                    continue  // pipelined RCPT replies after a refused MAIL are read and ignored
+                } else if reply.code / 100 == 2 {
+                    accepted.append(recipient)
+                } else {
+                    results[recipient.id] = (ReplyOutcome.text(of: reply), ReplyOutcome(reply))
+                }
+            }
+            if mailReply.code != 250 {
+                for recipient in recipients {
+                    results[recipient.id] = (ReplyOutcome.text(of: mailReply), ReplyOutcome(mailReply))
+                }
+                return try await reset(results)
+            }
+            guard !accepted.isEmpty else { return try await reset(results) }
+            try await connection.send("DATA")
+            let dataReply = try await connection.reply(timeout: timeouts.dataInitiation)
+            guard dataReply.code == 354 else {
+                for recipient in accepted {
+                    results[recipient.id] = (ReplyOutcome.text(of: dataReply), ReplyOutcome(dataReply))
+                }
+                return try await reset(results)
+            }
+            var stuffer = SMTPDotStuffer()
+            for chunk in body {
+                var out = ByteBuffer()
+                stuffer.encode(ByteBuffer(bytes: chunk), into: &out)
+                try await connection.write(out)
+            }
+            var end = ByteBuffer()
+            stuffer.finish(into: &end)
+            try await connection.write(end)
+            let final: SMTPReply
+            do {
+                final = try await connection.reply(timeout: timeouts.finalDot)
+            } catch {
+                return .replyLost("\(error) after the end of data")
+            }
+            for recipient in accepted {
+                results[recipient.id] = (ReplyOutcome.text(of: final), ReplyOutcome(final))
+            }
+            return .completed(results, reusable: true)
+        } catch {
+            return .connectionFailed(error.description)
+        }
+    }
+
+    /// Ends a failed transaction with RSET so the connection can carry the next one.
+    private func reset(_ results: [Int64: (reply: String, outcome: ReplyOutcome)]) async throws(SMTPClientError)
+        -> TransactionResult
+    {
+        try await connection.send("RSET")
+        let reply = try await connection.reply(timeout: timeouts.command)
+        return .completed(results, reusable: reply.code == 250)
+    }
+
+    /// Says QUIT and closes.
+    func quit() async {
+        if connection.isActive {
+            try? await connection.send("QUIT")
+            _ = try? await connection.reply(timeout: .seconds(5))
+        }
+        await connection.close()
+    }
+}
