@@ -3,7 +3,7 @@ SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: libssl, libsqlite3, libc-ares. Tests: postfix (smtp-source, smtp-sink), swaks, sqlite3, mandoc.
 DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev pkg-config postfix swaks sqlite3 python3
-PY_PACKAGES  := pytest
+PY_PACKAGES  := pytest dnslib
 CONFIG     ?= packaging/dev/relayd.conf
 
 .PHONY: run test deps build build-release unit integration bench clean

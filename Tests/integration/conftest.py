@@ -46,6 +46,8 @@ class Relay:
         self.log = workdir / "relayd.log"
         self.extra = extra
         self.proc: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
+        self.worker_log = workdir / "worker.log"
         self.write_config()
 
     def write_config(self) -> None:
@@ -72,7 +74,39 @@ class Relay:
         wait_for_port(self.port, self.proc)
         return self
 
+    def start_worker(self) -> "Relay":
+        logfile = open(self.worker_log, "ab")
+        self.worker = subprocess.Popen(
+            [str(RELAYD), "worker", "-c", str(self.config)],
+            stdout=logfile, stderr=logfile, stdin=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while "worker started" not in self.worker_log_text():
+            if self.worker.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start: {self.worker_log_text()}")
+            time.sleep(0.05)
+        return self
+
+    def stop_worker(self, sig: int = signal.SIGTERM) -> int:
+        if self.worker is None or self.worker.poll() is not None:
+            return self.worker.returncode if self.worker else 0
+        self.worker.send_signal(sig)
+        return self.worker.wait(timeout=30)
+
+    def worker_log_text(self) -> str:
+        return self.worker_log.read_text(errors="replace") if self.worker_log.exists() else ""
+
+    def wait_until(self, predicate, timeout: float = 30, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; worker log:\n{self.worker_log_text()[-3000:]}")
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        self.stop_worker(sig if sig != signal.SIGTERM else signal.SIGTERM)
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else 0
         self.proc.send_signal(sig)

@@ -1,0 +1,173 @@
+"""Real peers for the worker's tests: a DNS server (dnslib) and a scripted SMTP server."""
+import socket
+import socketserver
+import threading
+import time
+
+from dnslib import AAAA, MX, QTYPE, RCODE, RR, SOA, A, DNSRecord
+from dnslib.server import BaseResolver, DNSServer
+
+
+class ZoneResolver(BaseResolver):
+    """Answers from a dict: name -> list of (type, value). Names under `zone` that are not in the
+    dict get NXDOMAIN with an SOA; names in `servfail` get SERVFAIL."""
+
+    def __init__(self, zone: str, records: dict, servfail: set, ttl: int = 300):
+        self.zone, self.records, self.servfail, self.ttl = zone, records, servfail, ttl
+        self.queries: list[tuple[str, str]] = []
+
+    def resolve(self, request, handler):
+        reply = request.reply()
+        qname = str(request.q.qname).rstrip(".").lower()
+        qtype = QTYPE[request.q.qtype]
+        self.queries.append((qname, qtype))
+        if qname in self.servfail:
+            reply.header.rcode = RCODE.SERVFAIL
+            return reply
+        entries = self.records.get(qname)
+        soa = RR(self.zone, QTYPE.SOA, ttl=self.ttl,
+                 rdata=SOA("ns." + self.zone, "hostmaster." + self.zone, (1, 60, 60, 60, 30)))
+        if entries is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+            reply.add_auth(soa)
+            return reply
+        for rtype, value in entries:
+            if rtype != qtype:
+                continue
+            if rtype == "MX":
+                preference, exchange = value
+                reply.add_answer(RR(qname, QTYPE.MX, ttl=self.ttl, rdata=MX(exchange, preference)))
+            elif rtype == "A":
+                reply.add_answer(RR(qname, QTYPE.A, ttl=self.ttl, rdata=A(value)))
+            elif rtype == "AAAA":
+                reply.add_answer(RR(qname, QTYPE.AAAA, ttl=self.ttl, rdata=AAAA(value)))
+        if not reply.rr:
+            reply.add_auth(soa)  # NODATA
+        return reply
+
+
+class DNS:
+    def __init__(self, zone: str = "example.test", records: dict | None = None, servfail: set | None = None):
+        self.resolver = ZoneResolver(zone, records or {}, servfail or set())
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.server = DNSServer(self.resolver, port=self.port, address="127.0.0.1")
+        self.server.start_thread()
+
+    def stop(self):
+        self.server.stop()
+
+
+class Upstream:
+    """A scripted SMTP server on loopback. `script` maps a phase to a reply or a function of the
+    argument and the attempt number: phases are greeting, ehlo, mail, rcpt, data, dot.
+    Records every connection and every transaction's envelope and text (dot-unstuffed)."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, script: dict | None = None,
+                 extensions=("PIPELINING", "8BITMIME", "SMTPUTF8", "DSN", "SIZE 100000000", "ENHANCEDSTATUSCODES")):
+        self.script = script or {}
+        self.extensions = list(extensions)
+        self.connections = 0
+        self.transactions: list[dict] = []
+        self.mail_attempts = 0
+        self.lock = threading.Lock()
+        upstream = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                with upstream.lock:
+                    upstream.connections += 1
+                upstream.serve(self.rfile, self.wfile)
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server((host, port), Handler)
+        self.host, self.port = self.server.server_address
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def reply_for(self, phase: str, argument: str, default: str) -> str | None:
+        entry = self.script.get(phase, default)
+        if callable(entry):
+            entry = entry(argument, self)
+        return entry
+
+    def serve(self, rfile, wfile):
+        def send(text):
+            if text is None:
+                return
+            wfile.write(text.encode() if isinstance(text, str) else text)
+            wfile.flush()
+
+        greeting = self.reply_for("greeting", "", "220 upstream.test ESMTP\r\n")
+        send(greeting)
+        if greeting and greeting.startswith("5"):
+            return
+        transaction = None
+        while True:
+            line = rfile.readline(65536)
+            if not line:
+                return
+            text = line.decode(errors="replace").rstrip("\r\n")
+            verb = text[:4].upper()
+            if verb == "EHLO":
+                send(self.reply_for("ehlo", text[5:], "250-upstream.test\r\n" +
+                                    "".join(f"250-{e}\r\n" for e in self.extensions) + "250 HELP\r\n"))
+            elif verb == "HELO":
+                send("250 upstream.test\r\n")
+            elif verb == "MAIL":
+                with self.lock:
+                    self.mail_attempts += 1
+                transaction = {"mail": text, "rcpts": [], "accepted": []}
+                send(self.reply_for("mail", text, "250 2.1.0 Ok\r\n"))
+            elif verb == "RCPT":
+                address = text[text.index("<") + 1:text.index(">")]
+                reply = self.reply_for("rcpt", address, "250 2.1.5 Ok\r\n")
+                transaction["rcpts"].append(text)
+                if reply.startswith("2"):
+                    transaction["accepted"].append(address)
+                send(reply)
+            elif verb == "DATA":
+                reply = self.reply_for("data", "", "354 go ahead\r\n")
+                send(reply)
+                if not reply.startswith("354"):
+                    continue
+                data = b""
+                while True:
+                    chunk = rfile.readline(1 << 20)
+                    if not chunk or chunk == b".\r\n":
+                        break
+                    data += chunk[1:] if chunk.startswith(b"..") else chunk
+                transaction["data"] = data
+                dot = self.reply_for("dot", "", "250 2.0.0 Ok: queued\r\n")
+                if dot is not None and dot.startswith("2"):
+                    with self.lock:
+                        self.transactions.append(transaction)
+                send(dot)
+                if dot is None:
+                    return  # lose the reply: close without answering
+            elif verb == "RSET":
+                transaction = None
+                send("250 2.0.0 Ok\r\n")
+            elif verb == "QUIT":
+                send("221 2.0.0 Bye\r\n")
+                return
+            elif verb == "AUTH":
+                send(self.reply_for("auth", text, "235 2.7.0 Authenticated\r\n"))
+            else:
+                send("502 5.5.2 Error: command not recognized\r\n")
+
+    def wait_for(self, count: int, timeout: float = 20) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.transactions) >= count:
+                    return list(self.transactions)
+            time.sleep(0.05)
+        raise AssertionError(f"upstream got {len(self.transactions)} transactions, wanted {count}")
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

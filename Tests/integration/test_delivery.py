@@ -1,0 +1,258 @@
+"""The worker delivers with real peers: a dnslib DNS server on loopback and scripted SMTP servers."""
+import email
+import email.policy
+import smtplib
+import time
+
+import pytest
+
+from peers import DNS, Upstream
+
+
+def send(relay, sender, rcpts, text=b"Subject: test\r\n\r\nhello\r\n", options=(), rcpt_options=()):
+    with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
+        smtp.ehlo("client.test")
+        code, _ = smtp.mail(sender, list(options))
+        assert code == 250
+        for rcpt in rcpts:
+            assert smtp.rcpt(rcpt, list(rcpt_options))[0] == 250
+        code, reply = smtp.data(text)
+        assert code == 250, reply
+        return reply.decode().rsplit(" ", 1)[1]
+
+
+def strip_received(data: bytes) -> bytes:
+    assert data.startswith(b"Received: "), data[:100]
+    end = data.index(b"\r\n", data.index(b"id "))
+    return data[end + 2:]
+
+
+@pytest.fixture
+def upstream():
+    servers = []
+
+    def make(**kw):
+        server = Upstream(**kw)
+        servers.append(server)
+        return server
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def dns():
+    servers = []
+
+    def make(records, servfail=()):
+        server = DNS("example.test", records, set(servfail))
+        servers.append(server)
+        return server
+
+    yield make
+    for s in servers:
+        s.stop()
+
+
+def mx_config(dns_port: int, mx_port: int, extra: str = "") -> str:
+    return f"""
+[delivery]
+mx_port = {mx_port}
+min_backoff = "1s"
+max_backoff = "2s"
+{extra}
+[dns]
+servers = ["127.0.0.1:{dns_port}"]
+timeout = "2s"
+"""
+
+
+TEXT = (b"From: a@example.org\r\nTo: b@dest.example.test\r\nSubject: byte test\r\n\r\n"
+        b"line one\r\n.dotted line\r\n\xc3\xa9 8bit\r\n")
+
+
+def test_smarthost_delivery_is_byte_identical(relay_factory, upstream):
+    up = upstream()
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n')
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["b@dest.example.test", "c@other.example.test"], TEXT,
+               options=["BODY=8BITMIME"])
+    [t] = up.wait_for(1)
+    assert t["mail"] == "MAIL FROM:<a@example.org> SIZE=%d BODY=8BITMIME" % relay_size(relay, qid, t)
+    assert t["accepted"] == ["b@dest.example.test", "c@other.example.test"]
+    assert strip_received(t["data"]) == TEXT
+    relay.wait_until(lambda: relay.messages() == [], what="the queue to empty")
+    log = relay.worker_log_text()
+    assert f"event=delivered id={qid}" in log and "dsn=2.0.0" in log and 'reply="250 2.0.0 Ok: queued"' in log
+
+
+def relay_size(relay, qid, transaction):
+    # SIZE is the stored size (Received: line included); read it from the MAIL line itself.
+    return int(transaction["mail"].split("SIZE=")[1].split()[0])
+
+
+def test_mx_preference_and_failover(relay_factory, upstream, dns):
+    up = upstream(host="127.0.0.3")
+    zone = dns({
+        "dest.example.test": [("MX", (10, "mx1.example.test")), ("MX", (20, "mx2.example.test"))],
+        "mx1.example.test": [("A", "127.0.0.2")],  # nothing listens there: connection refused
+        "mx2.example.test": [("A", "127.0.0.3")],
+    })
+    relay = relay_factory(mx_config(zone.port, up.port))
+    relay.start_worker()
+    send(relay, "a@example.org", ["b@dest.example.test"])
+    [t] = up.wait_for(1)
+    assert t["accepted"] == ["b@dest.example.test"]
+    assert ("dest.example.test", "MX") in zone.resolver.queries
+    log = relay.worker_log_text()
+    assert "127.0.0.2" in log and "relay=mx2.example.test[127.0.0.3]" in log
+
+
+def test_implicit_mx(relay_factory, upstream, dns):
+    up = upstream(host="127.0.0.4")
+    zone = dns({"plain.example.test": [("A", "127.0.0.4")]})
+    relay = relay_factory(mx_config(zone.port, up.port))
+    relay.start_worker()
+    send(relay, "a@example.org", ["b@plain.example.test"])
+    [t] = up.wait_for(1)
+    assert t["accepted"] == ["b@plain.example.test"]
+
+
+def test_per_recipient_replies_in_one_transaction(relay_factory, upstream):
+    replies = {"ok@example.test": "250 2.1.5 Ok\r\n", "later@example.test": "451 4.2.0 try later\r\n",
+               "gone@example.test": "550 5.1.1 no such user\r\n"}
+    up = upstream(script={"rcpt": lambda address, _: replies[address]})
+    relay = relay_factory(f'[[route]]\ndomains = ["example.test"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nmin_backoff = "1h"\n')
+    relay.start_worker()
+    qid = send(relay, "", list(replies))  # null sender: no bounce comes back
+    [t] = up.wait_for(1)
+    assert t["accepted"] == ["ok@example.test"] and len(t["rcpts"]) == 3
+
+    def states():
+        rows = relay.recipients(qid)
+        return {r["address"]: r["state"] for r in rows} if rows and all(r["attempts"] for r in rows) else None
+
+    assert relay.wait_until(states, what="outcomes") == {
+        "ok@example.test": "delivered", "later@example.test": "deferred", "gone@example.test": "bounced"}
+    later = [r for r in relay.recipients(qid) if r["address"] == "later@example.test"][0]
+    assert later["last_reply"] == "451 4.2.0 try later" and later["last_dsn"] == "4.2.0"
+    assert later["next_attempt"] > time.time() + 3000  # min_backoff 1h, ±10 %
+
+
+def test_recovers_after_451s(relay_factory, upstream):
+    up = upstream(script={"mail": lambda _, u: "451 4.3.0 busy\r\n" if u.mail_attempts <= 2 else "250 2.1.0 Ok\r\n"})
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nmin_backoff = "1s"\nmax_backoff = "2s"\n')
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["b@example.test"])
+    up.wait_for(1, timeout=30)
+    relay.wait_until(lambda: relay.messages() == [], what="delivery")
+    log = relay.worker_log_text()
+    assert log.count(f"event=deferred id={qid}") == 2 and f"event=delivered id={qid}" in log
+
+
+def test_expiry_bounces_with_a_parsable_dsn(relay_factory, upstream):
+    def mail(arg, _):
+        return "250 2.1.0 Ok\r\n" if arg.startswith("MAIL FROM:<>") else "451 4.3.0 always busy\r\n"
+
+    up = upstream(script={"mail": mail})
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nmin_backoff = "1s"\nmax_backoff = "1s"\nmax_queue_lifetime = "3s"\n')
+    relay.start_worker()
+    original = b"From: a@example.org\r\nSubject: doomed\r\nMessage-ID: <m1@example.org>\r\n\r\nbody\r\n"
+    qid = send(relay, "a@example.org", ["b@example.test"], original, options=["RET=FULL", "ENVID=env1"],
+               rcpt_options=["ORCPT=rfc822;b@example.test"])
+    [t] = up.wait_for(1, timeout=40)
+    assert t["mail"].startswith("MAIL FROM:<>") and t["accepted"] == ["a@example.org"]
+    dsn = email.message_from_bytes(t["data"], policy=email.policy.default)
+    assert dsn.get_content_type() == "multipart/report"
+    assert dsn.get_param("report-type") == "delivery-status"
+    parts = list(dsn.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "message/delivery-status", "message/rfc822"]
+    status = parts[1]
+    fields = {}
+    for block in status.get_payload():
+        for key, value in block.items():
+            fields.setdefault(key, value)
+    assert fields["Reporting-MTA"] == "dns; relay.test" and fields["Original-Envelope-Id"] == "env1"
+    assert fields["Final-Recipient"] == "rfc822; b@example.test"
+    assert fields["Original-Recipient"] == "rfc822; b@example.test"
+    assert fields["Action"] == "failed" and fields["Status"] == "5.4.7"
+    assert "451 4.3.0 always busy" in fields["Diagnostic-Code"]
+    assert "Last-Attempt-Date" in fields and "Remote-MTA" in fields
+    returned = parts[2].get_payload()[0]
+    assert returned["Subject"] == "doomed" and returned["Message-ID"] == "<m1@example.org>"
+    assert f"event=expired id={qid}" in relay.worker_log_text()
+    relay.wait_until(lambda: relay.messages() == [], what="the bounce to leave")
+
+
+def test_null_mx_and_nxdomain_bounce_servfail_defers(relay_factory, upstream, dns):
+    up = upstream()  # receives the bounces: the sender's domain routes here
+    zone = dns({"nullmx.example.test": [("MX", (0, "."))]}, servfail={"broken.example.test"})
+    relay = relay_factory(mx_config(zone.port, 25, extra="") +
+                          f'[[route]]\ndomains = ["sender.test"]\nhosts = ["[127.0.0.1]:{up.port}"]\n')
+    relay.start_worker()
+    q1 = send(relay, "a@sender.test", ["x@nullmx.example.test"])
+    q2 = send(relay, "a@sender.test", ["y@missing.example.test"])
+    q3 = send(relay, "a@sender.test", ["z@broken.example.test"])
+    bounces = up.wait_for(2)
+    statuses = sorted(b["data"].split(b"Status: ")[1][:6].decode().strip() for b in bounces)
+    assert statuses == ["5.1.10", "5.1.2"]
+    assert all(b["mail"].startswith("MAIL FROM:<> ") and b["accepted"] == ["a@sender.test"] for b in bounces)
+    r3 = relay.wait_until(lambda: [r for r in relay.recipients(q3) if r["attempts"] >= 1], what="servfail attempt")
+    assert r3[0]["state"] in ("deferred", "active", "queued") and "4.4.3" == r3[0]["last_dsn"]
+    # c-ares 1.18 reports a SERVFAIL from every server as "Could not contact DNS servers".
+    assert r3[0]["last_reply"].startswith("MX lookup of broken.example.test failed")
+    assert r3[0]["state"] != "bounced"
+
+
+def test_connection_reuse(relay_factory, upstream):
+    up = upstream()
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nper_destination_concurrency = 1\n')
+    for n in range(6):
+        send(relay, "a@example.org", [f"r{n}@example.test"])
+    relay.start_worker()
+    up.wait_for(6)
+    assert up.connections == 1
+
+
+def test_worker_killed_mid_delivery_loses_nothing(relay_factory, upstream):
+    slow = {"n": 0}
+
+    def dot(_, u):
+        slow["n"] += 1
+        if slow["n"] == 1:
+            time.sleep(3)  # the worker dies while waiting for this reply
+        return "250 2.0.0 Ok\r\n"
+
+    up = upstream(script={"dot": dot})
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nmin_backoff = "1s"\n')
+    qids = [send(relay, "a@example.org", [f"r{n}@example.test"]) for n in range(3)]
+    relay.start_worker()
+    relay.wait_until(lambda: slow["n"] >= 1, what="the first delivery to start")
+    relay.worker.kill()
+    relay.worker.wait()
+    relay.start_worker()
+    relay.wait_until(lambda: relay.messages() == [], timeout=40, what="every message delivered")
+    delivered = {a for t in up.transactions for a in t["accepted"]}
+    assert delivered == {f"r{n}@example.test" for n in range(3)}  # at least once each; duplicates allowed (RFC 1047)
+
+
+@pytest.mark.parametrize("bad", [
+    "garbage that is not a reply\r\n",
+    "250-" + "x" * 10000 + "\r\n",
+    "999 nonsense\r\n",
+])
+def test_bad_server_replies_defer_and_never_crash(relay_factory, upstream, bad):
+    up = upstream(script={"mail": bad})
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nmin_backoff = "1h"\n')
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["b@example.test"])
+    rows = relay.wait_until(lambda: [r for r in relay.recipients(qid) if r["attempts"] >= 1], what="an attempt")
+    assert rows[0]["state"] == "deferred" and rows[0]["last_dsn"].startswith("4.")
+    assert relay.worker.poll() is None  # still running
