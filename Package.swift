@@ -75,10 +75,15 @@ let package = Package(
             name: "RelayLog",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
+        .target(name: "CRelayShims"),
+        .target(
+            name: "Control",
+            dependencies: ["CRelayShims", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(
             name: "Delivery",
             dependencies: [
-                "DeliveryCore", "SMTPClient", "RelayDNS", "Spool", "RelayConfig",
+                "DeliveryCore", "SMTPClient", "RelayDNS", "Spool", "RelayConfig", "Control",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -88,7 +93,7 @@ let package = Package(
         .target(
             name: "Listener",
             dependencies: [
-                "SMTPServer", "Spool", "RelayConfig",
+                "SMTPServer", "Spool", "RelayConfig", "Control",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import DeliveryCore
+import Control
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -50,6 +51,25 @@ public final class WorkerRole: Service {
         let recorder = OutcomeRecorder(
             store: store, policy: policy, logger: logger,
             bounces: BounceFactory(hostname: configuration.hostname, postmaster: configuration.postmasterAddress, spool: spool))
+        let started = Date().timeIntervalSince1970
+        let control = ControlServer(
+            path: configuration.runDir + "/" + ControlProtocol.socketName, logger: logger
+        ) { [self] request in
+            switch request.command {
+            case "kick":
+                wake.signal()
+                return .success()
+            case "status":
+                let inFlight = scheduler.withLockedValue { $0.total }
+                return .success([
+                    "pid": "\(getpid())", "up_since": "\(Int(started))", "deliveries_in_flight": "\(inFlight)",
+                ])
+            default:
+                return .failure("unknown_command", "unknown command \(request.command)")
+            }
+        }
+        try control.start()
+        defer { control.stop() }
         logger.notice("worker started", metadata: ["concurrency": "\(configuration.delivery.concurrency)"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { tasks in

@@ -1,3 +1,4 @@
+import Control
 import Logging
 import NIOCore
 import RelayConfig
@@ -19,6 +20,7 @@ public final class ListenerRole: Service {
     private let sessionIDs = SessionIDGenerator()
     private let sink: SpoolMessageSink
     private let postmaster: Mailbox
+    private let kicker: KickSender
 
     /// - Parameters:
     ///   - configuration: the effective configuration.
@@ -32,9 +34,11 @@ public final class ListenerRole: Service {
         self.limiter = ConnectionLimiter(
             maximumTotal: configuration.limits.maxConnections,
             maximumPerAddress: configuration.limits.maxConnectionsPerIP)
+        let kicker = KickSender(socketPath: configuration.runDir + "/" + ControlProtocol.socketName, logger: logger)
+        self.kicker = kicker
         self.sink = SpoolMessageSink(
             spool: spool, hostname: configuration.hostname, allocator: ByteBufferAllocator(), logger: logger,
-            onCommitted: {})
+            onCommitted: { kicker.kick() })
         let address = configuration.postmasterAddress
         if let at = address.lastIndex(of: "@") {
             postmaster = Mailbox(localPart: String(address[..<at]), domain: String(address[address.index(after: at)...]))
@@ -76,6 +80,7 @@ public final class ListenerRole: Service {
             }
         }
         spool.close()
+        kicker.stop()
         logger.notice("stopped")
     }
 

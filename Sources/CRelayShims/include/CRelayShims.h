@@ -1,0 +1,10 @@
+#ifndef RELAY_SHIMS_H
+#define RELAY_SHIMS_H
+
+#include <sys/types.h>
+
+/// The uid of the process at the other end of a Unix socket (SO_PEERCRED).
+/// Returns 0 and sets *uid, or -1 with errno set.
+int CRelayShims_peer_uid(int fd, uid_t *uid);
+
+#endif

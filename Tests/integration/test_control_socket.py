@@ -1,0 +1,76 @@
+"""The worker's control socket: versioned JSON lines, strict parsing, peer credentials."""
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+
+import pytest
+
+
+def request(path, payload: bytes, read=True):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(str(path))
+    s.sendall(payload)
+    if not read:
+        s.close()
+        return None
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return json.loads(data) if data else None
+
+
+@pytest.fixture
+def worker(relay_factory):
+    relay = relay_factory()
+    relay.start_worker()
+    return relay
+
+
+def test_kick_and_status(worker):
+    path = worker.workdir / "control.sock"
+    mode = os.stat(path).st_mode
+    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o660
+    assert request(path, b'{"version":1,"command":"kick","arguments":{}}\n') == {"ok": True, "result": {}, "version": 1}
+    status = request(path, b'{"version":1,"command":"status","arguments":{}}\n')
+    assert status["ok"] and status["result"]["pid"] == str(worker.worker.pid)
+    assert status["result"]["deliveries_in_flight"] == "0"
+
+
+@pytest.mark.parametrize("payload,code", [
+    (b"garbage\n", "bad_request"),
+    (b'{"version":2,"command":"kick","arguments":{}}\n', "version"),
+    (b'{"version":1,"command":"explode","arguments":{}}\n', "unknown_command"),
+    (b"x" * (10 * 1024 * 1024) + b"\n", "bad_request"),
+], ids=["garbage", "version", "unknown-command", "10MB-line"])
+def test_malformed_frames_get_errors_and_the_worker_keeps_serving(worker, payload, code):
+    path = worker.workdir / "control.sock"
+    try:
+        response = request(path, payload)
+        assert response["ok"] is False and response["error"]["code"] == code
+    except (BrokenPipeError, ConnectionResetError):
+        assert code == "bad_request"  # the server may close before reading all of a huge line
+    request(path, b'{"version":1,"command":"ki', read=False)  # half a line, then close
+    assert request(path, b'{"version":1,"command":"status","arguments":{}}\n')["ok"]
+    assert worker.worker.poll() is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another uid needs root")
+def test_other_users_are_refused(worker):
+    path = worker.workdir / "control.sock"
+    os.chmod(path, 0o666)  # let the connection through so the credential check itself is tested
+    os.chmod(worker.workdir, 0o755)
+    os.chmod(worker.workdir.parent, 0o755)  # the temporary folder is 0700
+    code = ("import socket,os,json; os.setuid(65534); s=socket.socket(socket.AF_UNIX); s.connect(%r); "
+            "s.sendall(b'{\"version\":1,\"command\":\"kick\",\"arguments\":{}}\\n'); print(s.recv(4096).decode())" % str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert out.stdout, out.stderr
+    response = json.loads(out.stdout)
+    assert response["ok"] is False and response["error"]["code"] == "forbidden"
