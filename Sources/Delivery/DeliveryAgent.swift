@@ -89,56 +89,69 @@ struct DeliveryAgent: Sendable {
         var lastError = "no host to try"
         for target in targets {
             let cacheKey = "\(destination)|\(target.address):\(target.port)"
-            var session: SMTPDeliverySession
-            var uses = 0
-            if let (cached, count) = cache.take(cacheKey) {
-                session = cached
-                uses = count
-            } else {
-                do {
-                    session = try await SMTPDeliverySession.open(
-                        hostName: target.name, address: target.address, port: target.port,
-                        heloName: configuration.hostname, group: group,
-                        connectTimeout: TimeAmount(configuration.delivery.connectTimeout), timeouts: SMTPClientTimeouts())
-                } catch {
-                    lastError = error.description
-                    logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
-                    continue
-                }
-                if let credentials {
-                    if let refusal = await authenticate(session, credentials) {
+            // A cached connection the server has closed meanwhile is not the host's fault: then
+            // the same host is tried once more on a fresh connection.
+            var cached = cache.take(cacheKey)
+            while true {
+                let session: SMTPDeliverySession
+                let uses: Int
+                if let (reused, count) = cached {
+                    session = reused
+                    uses = count
+                } else {
+                    do {
+                        session = try await open(target)
+                    } catch {
+                        lastError = error.description
+                        logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
+                        break
+                    }
+                    uses = 0
+                    if let credentials, let refusal = await authenticate(session, credentials) {
                         await session.quit()
                         // SPEC: 535 from a smarthost defers, never bounces.
                         return all(.deferred(status: "4.7.8"), refusal, relay: session.relay)
                     }
                 }
-            }
-            switch await session.send(message: message, recipients: recipients, body: body) {
-            case .completed(let replies, let reusable):
-                if reusable {
-                    await cache.put(cacheKey, session, uses: uses + 1)
-                } else {
-                    await session.quit()
+                switch await session.send(message: message, recipients: recipients, body: body) {
+                case .completed(let replies, let reusable):
+                    if reusable {
+                        await cache.put(cacheKey, session, uses: uses + 1)
+                    } else {
+                        await session.quit()
+                    }
+                    return replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: session.relay) }
+                case .connectionFailed(let reason):
+                    await session.connection.close()
+                    lastError = reason
+                    logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(reason)"])
+                    if cached != nil {
+                        cached = nil
+                        continue
+                    }
+                case .replyLost(let reason):
+                    await session.connection.close()
+                    logger.warning(
+                        "possible duplicate",
+                        metadata: ["id": "\(message.queueID)", "relay": "\(session.relay)", "reason": "\(reason)"])
+                    return all(
+                        .deferred(status: "4.4.2"), "lost connection after the end of data (\(reason))", relay: session.relay)
                 }
-                return replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: session.relay) }
-            case .connectionFailed(let reason):
-                await session.connection.close()
-                lastError = reason
-                logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(reason)"])
-                if uses > 0 {
-                    // A cached connection the server had closed: not this host's fault; the next
-                    // attempt opens a fresh one.
-                    lastError = "cached connection to \(session.relay) was closed: \(reason)"
-                }
-            case .replyLost(let reason):
-                await session.connection.close()
-                logger.warning(
-                    "possible duplicate",
-                    metadata: ["id": "\(message.queueID)", "relay": "\(session.relay)", "reason": "\(reason)"])
-                return all(.deferred(status: "4.4.2"), "lost connection after the end of data (\(reason))", relay: session.relay)
+                break
             }
         }
         return all(.deferred(status: "4.4.1"), lastError)
+    }
+
+    private func open(_ target: (name: String, address: String, port: Int)) async throws(SMTPClientError)
+        -> SMTPDeliverySession
+    {
+        try await SMTPDeliverySession.open(
+            hostName: target.name, address: target.address, port: target.port, heloName: configuration.hostname,
+            group: group, connectTimeout: TimeAmount(configuration.delivery.connectTimeout),
+            timeouts: SMTPClientTimeouts(
+                greeting: configuration.delivery.connectTimeout, command: configuration.delivery.commandTimeout,
+                dataInitiation: configuration.delivery.commandTimeout, finalDot: configuration.delivery.dataTimeout))
     }
 
     private enum HostFailure: Error {
@@ -193,7 +206,7 @@ struct DeliveryAgent: Sendable {
         let token = Data("\0\(credentials.0)\0\(credentials.1)".utf8).base64EncodedString()
         do {
             try await session.connection.send("AUTH PLAIN \(token)")
-            let reply = try await session.connection.reply(timeout: .seconds(60))
+            let reply = try await session.connection.reply(timeout: configuration.delivery.commandTimeout)
             return reply.code == 235 ? nil : "authentication failed: \(ReplyOutcome.text(of: reply))"
         } catch {
             return "authentication failed: \(error)"

@@ -5,12 +5,13 @@ import SMTPClient
 import SMTPCore
 import Spool
 
-/// RFC 5321 §4.5.3.2 client timeouts.
+/// Client timeouts (RFC 5321 §4.5.3.2), from `[delivery]`: the greeting waits
+/// `connect_timeout`, each command reply `command_timeout`, the final dot `data_timeout`.
 struct SMTPClientTimeouts: Sendable {
-    var greeting: Duration = .seconds(300)
-    var command: Duration = .seconds(300)
-    var dataInitiation: Duration = .seconds(120)
-    var finalDot: Duration = .seconds(600)
+    var greeting: Duration
+    var command: Duration
+    var dataInitiation: Duration
+    var finalDot: Duration
 }
 
 /// What one transaction did to each recipient it was given.
@@ -154,11 +155,11 @@ final class SMTPDeliverySession: Sendable {
             for chunk in body {
                 var out = ByteBuffer()
                 stuffer.encode(ByteBuffer(bytes: chunk), into: &out)
-                try await connection.write(out)
+                try await connection.write(out, timeout: timeouts.finalDot)
             }
             var end = ByteBuffer()
             stuffer.finish(into: &end)
-            try await connection.write(end)
+            try await connection.write(end, timeout: timeouts.finalDot)
             let final: SMTPReply
             do {
                 final = try await connection.reply(timeout: timeouts.finalDot)

@@ -9,6 +9,14 @@ public struct DeliveryConfiguration: Sendable, Equatable {
     /// `connect_timeout`: TCP connect and greeting wait. Default 30 seconds.
     public var connectTimeout: Duration
 
+    /// `command_timeout`: the wait for each reply to EHLO, MAIL, RCPT, DATA, RSET and AUTH
+    /// (RFC 5321 §4.5.3.2 gives 5 minutes). Default 5 minutes.
+    public var commandTimeout: Duration
+
+    /// `data_timeout`: the wait for each write of message text and for the reply to the final
+    /// dot (RFC 5321 §4.5.3.2 gives 10 minutes for the latter). Default 10 minutes.
+    public var dataTimeout: Duration
+
     /// `tls`: TLS towards upstream hosts, unless a route says otherwise. Default `opportunistic`.
     public var tls: TLSPolicy
 
@@ -37,6 +45,8 @@ public struct DeliveryConfiguration: Sendable, Equatable {
         concurrency: Int = 100,
         perDestinationConcurrency: Int = 20,
         connectTimeout: Duration = .seconds(30),
+        commandTimeout: Duration = .seconds(5 * 60),
+        dataTimeout: Duration = .seconds(10 * 60),
         tls: TLSPolicy = .opportunistic,
         minBackoff: Duration = .seconds(5 * 60),
         maxBackoff: Duration = .seconds(60 * 60),
@@ -48,6 +58,8 @@ public struct DeliveryConfiguration: Sendable, Equatable {
         self.concurrency = concurrency
         self.perDestinationConcurrency = perDestinationConcurrency
         self.connectTimeout = connectTimeout
+        self.commandTimeout = commandTimeout
+        self.dataTimeout = dataTimeout
         self.tls = tls
         self.minBackoff = minBackoff
         self.maxBackoff = maxBackoff

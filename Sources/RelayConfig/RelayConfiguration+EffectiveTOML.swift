@@ -76,6 +76,8 @@ extension RelayConfiguration {
                 ("concurrency", "\(delivery.concurrency)"),
                 ("per_destination_concurrency", "\(delivery.perDestinationConcurrency)"),
                 ("connect_timeout", Self.duration(delivery.connectTimeout)),
+                ("command_timeout", Self.duration(delivery.commandTimeout)),
+                ("data_timeout", Self.duration(delivery.dataTimeout)),
                 ("tls", TOMLText.quoted(delivery.tls.rawValue)),
                 ("min_backoff", Self.duration(delivery.minBackoff)),
                 ("max_backoff", Self.duration(delivery.maxBackoff)),

@@ -166,6 +166,8 @@ extension RelayConfiguration {
         reader.read("concurrency", .integer(atLeast: 1), into: &delivery.concurrency)
         reader.read("per_destination_concurrency", .integer(atLeast: 1), into: &delivery.perDestinationConcurrency)
         reader.read("connect_timeout", .duration(), into: &delivery.connectTimeout)
+        reader.read("command_timeout", .duration(), into: &delivery.commandTimeout)
+        reader.read("data_timeout", .duration(), into: &delivery.dataTimeout)
         reader.read("tls", .oneOf, into: &delivery.tls)
         reader.read("min_backoff", .duration(), into: &delivery.minBackoff)
         reader.read("max_backoff", .duration(), into: &delivery.maxBackoff)

@@ -47,15 +47,42 @@ public final class SMTPClientConnection: Sendable {
     }
 
     /// Sends one command line (CRLF is added).
-    public func send(_ line: String) async throws(SMTPClientError) {
-        try await write(ByteBuffer(string: line + "\r\n"))
+    /// - Parameter timeout: how long the write may take before the connection is given up.
+    public func send(_ line: String, timeout: Duration = .seconds(300)) async throws(SMTPClientError) {
+        try await write(ByteBuffer(string: line + "\r\n"), timeout: timeout)
     }
 
-    /// Sends raw bytes.
-    public func write(_ bytes: ByteBuffer) async throws(SMTPClientError) {
+    /// Sends raw bytes. Every reply to what was sent before must have been read: a reply that
+    /// arrived unasked (injected before it was due) ends the conversation, since replies would
+    /// otherwise be matched to the wrong commands.
+    /// - Parameter timeout: how long the write may take (a server that stops reading).
+    public func write(_ bytes: ByteBuffer, timeout: Duration = .seconds(300)) async throws(SMTPClientError) {
+        let channel = channel
+        let handler = handler
+        let remote = remote
+        let timedOut = NIOLockedValueBox(false)
+        let future = channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            guard handler.value.unreadReplies == 0 else {
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(
+                    SMTPClientError(.protocolViolation, "\(remote) sent a reply before it was due"))
+            }
+            let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                timedOut.withLockedValue { $0 = true }
+                channel.close(promise: nil)
+            }
+            let written = channel.writeAndFlush(bytes)
+            written.whenComplete { _ in timer.cancel() }
+            return written
+        }
         do {
-            try await channel.writeAndFlush(bytes)
+            try await future.get()
+        } catch let error as SMTPClientError {
+            throw error
         } catch {
+            if timedOut.withLockedValue({ $0 }) {
+                throw SMTPClientError(.timeout, "timeout writing to \(remote)")
+            }
             throw SMTPClientError(.connectionClosed, "write to \(remote) failed: \(error)")
         }
     }

@@ -39,6 +39,9 @@ final class SMTPReplyHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    /// Replies received that nobody asked for yet.
+    var unreadReplies: Int { ready.count }
+
     /// The next reply, now if one is buffered.
     func nextReply(on loop: any EventLoop) -> EventLoopFuture<SMTPReply> {
         if let result = ready.popFirst() { return loop.makeCompletedFuture(result.mapError { $0 as any Error }) }

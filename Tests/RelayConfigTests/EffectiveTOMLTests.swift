@@ -43,6 +43,8 @@ import Testing
             concurrency                 = 100
             per_destination_concurrency = 20
             connect_timeout             = "30s"
+            command_timeout             = "5m"
+            data_timeout                = "10m"
             tls                         = "opportunistic"
             min_backoff                 = "5m"
             max_backoff                 = "1h"

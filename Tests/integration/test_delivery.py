@@ -256,3 +256,36 @@ def test_bad_server_replies_defer_and_never_crash(relay_factory, upstream, bad):
     rows = relay.wait_until(lambda: [r for r in relay.recipients(qid) if r["attempts"] >= 1], what="an attempt")
     assert rows[0]["state"] == "deferred" and rows[0]["last_dsn"].startswith("4.")
     assert relay.worker.poll() is None  # still running
+
+
+@pytest.mark.parametrize("script", [
+    {"greeting": lambda *_: None},                                     # sends nothing at all
+    {"greeting": "220 up ESMTP\r\n250 2.0.0 injected before it was due\r\n"},
+    {"dot": lambda *_: (time.sleep(3), None)[1]},                      # no reply to the final dot
+], ids=["silent", "injected-reply", "silent-after-dot"])
+def test_silent_and_injecting_servers_defer(relay_factory, upstream, script):
+    up = upstream(script=script)
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nmin_backoff = "1h"\nconnect_timeout = "1s"\ncommand_timeout = "1s"\n'
+                          'data_timeout = "1s"\n')
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["b@example.test"])
+    rows = relay.wait_until(lambda: [r for r in relay.recipients(qid) if r["attempts"] >= 1], what="an attempt")
+    assert rows[0]["state"] == "deferred" and rows[0]["last_dsn"].startswith("4.")
+    assert relay.worker.poll() is None
+    if "dot" in script:
+        assert "possible duplicate" in relay.worker_log_text()
+
+
+def test_a_stale_cached_connection_is_replaced(relay_factory, upstream):
+    # After each message the server says 421 while the connection sits in the cache.
+    up = upstream(script={"dot": "250 2.0.0 Ok\r\n421 4.4.2 idle too long\r\n"})
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nmin_backoff = "1h"\n')
+    relay.start_worker()
+    send(relay, "a@example.org", ["one@example.test"])
+    up.wait_for(1)
+    send(relay, "a@example.org", ["two@example.test"])
+    up.wait_for(2)
+    relay.wait_until(lambda: relay.messages() == [], what="an empty queue")
+    assert up.connections == 2 and "event=deferred" not in relay.worker_log_text()
