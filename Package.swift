@@ -118,6 +118,8 @@ let package = Package(
         ),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
+        .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore", "SMTPCore"]),
+        .testTarget(name: "RelayDNSTests", dependencies: ["RelayDNS"]),
         .testTarget(
             name: "SpoolTests",
             dependencies: ["Spool", "SMTPCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "NIOCore", package: "swift-nio")]

@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ RELAYD = Path(os.environ.get("RELAYD", ROOT / ".build" / "release" / "relayd"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "10000"))
 IDLE_SESSIONS = int(os.environ.get("BENCH_IDLE", "1000"))
+SECTIONS = set(os.environ.get("BENCH_SECTIONS", "accept,e2e,memory").split(","))
 CASES = [(10, 1024), (100, 1024), (10, 51200), (100, 51200)]  # (sessions, message size)
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -60,9 +62,14 @@ def run_source(port: int, sessions: int, size: int, messages: int = MESSAGES) ->
 
 class Sink:
     def __init__(self):
-        self.port = free_port()
-        self.proc = subprocess.Popen([SMTP_SINK, "-u", "nobody", f"127.0.0.1:{self.port}", "4096"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # A port from free_port() can be taken as an ephemeral port before smtp-sink binds it.
+        for _ in range(5):
+            self.port = free_port()
+            self.proc = subprocess.Popen([SMTP_SINK, "-u", "nobody", f"127.0.0.1:{self.port}", "4096"],
+                                         stdout=subprocess.DEVNULL, stderr=open("/tmp/bench-sink.err", "ab"))
+            time.sleep(0.1)
+            if self.proc.poll() is None:
+                break
         wait_port(self.port)
 
     def stop(self):
@@ -70,19 +77,58 @@ class Sink:
         self.proc.wait(timeout=10)
 
 
+class CountingSink(Sink):
+    """smtp-sink -c, whose running counters (sess=N quit=N mesg=N) are read as they change:
+    `sessions` is the number of connections it served, `messages` what it received."""
+
+    def __init__(self):
+        for _ in range(5):
+            self.port = free_port()
+            self.proc = subprocess.Popen([SMTP_SINK, "-c", "-u", "nobody", f"127.0.0.1:{self.port}", "4096"],
+                                         stdout=subprocess.PIPE, stderr=open("/tmp/bench-sink.err", "ab"))
+            time.sleep(0.1)
+            if self.proc.poll() is None:
+                break
+        self.sessions = self.messages = 0
+        threading.Thread(target=self._read, daemon=True).start()
+        wait_port(self.port)
+
+    def _read(self):
+        pending = b""
+        while chunk := self.proc.stdout.read1(4096):
+            pending += chunk
+            *records, pending = pending.split(b"\r")
+            if records:
+                fields = dict(f.split(b"=") for f in records[-1].split())
+                self.sessions, self.messages = int(fields[b"sess"]), int(fields[b"mesg"])
+
+    def wait_messages(self, count: int, timeout: float = 600) -> None:
+        deadline = time.monotonic() + timeout
+        while self.messages < count:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"smtp-sink received {self.messages} of {count} messages")
+            time.sleep(0.01)
+
+
 class Relay:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, upstream_port: int | None = None):
         self.dir = workdir
         self.port = free_port()
         self.spool = workdir / "spool"
         self.conf = workdir / "relayd.conf"
+        route = (f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{upstream_port}"]\n'
+                 if upstream_port else "")
         self.conf.write_text(
             f'hostname = "bench.relay"\nspool_dir = "{self.spool}"\nrun_dir = "{workdir}"\n'
             f'[[listener]]\naddress = "127.0.0.1:{self.port}"\n'
             f'[limits]\nmax_connections = 5000\nmax_connections_per_ip = 5000\nmax_message_size = "100MB"\n'
-            f'[log]\nlevel = "warning"\n')
+            f'[log]\nlevel = "warning"\n' + route)
         self.proc = subprocess.Popen([str(RELAYD), "listener", "-c", str(self.conf)],
                                      stdout=subprocess.DEVNULL, stderr=open(workdir / "relayd.log", "ab"))
+        self.worker = None
+        if upstream_port:
+            self.worker = subprocess.Popen([str(RELAYD), "worker", "-c", str(self.conf)],
+                                           stdout=subprocess.DEVNULL, stderr=open(workdir / "worker.log", "ab"))
         wait_port(self.port)
 
     def status(self, key: str) -> int:
@@ -103,8 +149,50 @@ class Relay:
             return db.execute("SELECT count(*) FROM messages").fetchone()[0]
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=60)
+        for proc in (self.proc, self.worker):
+            if proc:
+                proc.send_signal(signal.SIGTERM)
+        for proc in (self.proc, self.worker):
+            if proc:
+                proc.wait(timeout=60)
+
+    def peak_kb(self) -> int:
+        return sum(int(line.split()[1]) for proc in (self.proc, self.worker) if proc
+                   for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
+                   if line.startswith("VmHWM:"))
+
+
+def end_to_end(base: Path) -> list[str]:
+    rows = ["| sessions | size | ceiling msg/s (smtp-source → smtp-sink) | Relay end to end msg/s | ratio | "
+            "upstream connections | Relay peak RSS (both roles) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for sessions, size in CASES:
+        ceiling, rates, connections, peaks = [], [], [], []
+        for run in range(RUNS):
+            sink = Sink()
+            ceiling.append(run_source(sink.port, sessions, size))
+            sink.stop()
+            sink = CountingSink()
+            work = Path(tempfile.mkdtemp(prefix="bench-e2e-", dir=base))
+            relay = Relay(work, upstream_port=sink.port)
+            time.sleep(0.5)  # the worker binds its control socket
+            started = time.monotonic()
+            subprocess.run(source_command(relay.port, sessions, size, MESSAGES), check=True, timeout=900,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            sink.wait_messages(MESSAGES)
+            rates.append(MESSAGES / (time.monotonic() - started))
+            peaks.append(relay.peak_kb())
+            relay.stop()  # the worker says QUIT on its cached connections
+            time.sleep(0.3)
+            connections.append(sink.sessions)
+            sink.stop()
+            shutil.rmtree(work)
+            print(f"  e2e run {run + 1}: {sessions} sessions {size} B: ceiling {ceiling[-1]:.0f}/s, "
+                  f"relay {rates[-1]:.0f}/s, {connections[-1]} upstream connections", file=sys.stderr)
+        c, r = statistics.median(ceiling), statistics.median(rates)
+        rows.append(f"| {sessions} | {size // 1024} KB | {c:,.0f} | {r:,.0f} | {r / c:.0%} | "
+                    f"{statistics.median(connections):.0f} for {MESSAGES} messages | {max(peaks) / 1024:.1f} MB |")
+    return rows
 
 
 def accept_throughput(base: Path) -> list[str]:
@@ -192,10 +280,16 @@ def main() -> None:
     print("Load: `" + " ".join(source_command(0, 0, 0, MESSAGES)).replace("-s 0", "-s SESSIONS")
           .replace("-l 0", "-l SIZE").replace("127.0.0.1:0", "127.0.0.1:PORT") + "`; ceiling: "
           f"`smtp-sink -u nobody 127.0.0.1:PORT 4096`.\n")
-    print("### Durable accept (listener alone, fsync on)\n")
-    print("\n".join(accept_throughput(base)))
-    print("\n### Memory\n\n| what | figure |\n| --- | --- |")
-    print("\n".join(idle_sessions(base) + large_message(base)))
+    if "accept" in SECTIONS:
+        print("### Durable accept (listener alone, fsync on)\n")
+        print("\n".join(accept_throughput(base)) + "\n")
+    if "e2e" in SECTIONS:
+        print("### End to end (listener + worker relaying to smtp-sink as a [[route]] host)\n")
+        print("Time from the first connection of smtp-source to the last message counted by smtp-sink.\n")
+        print("\n".join(end_to_end(base)) + "\n")
+    if "memory" in SECTIONS:
+        print("### Memory\n\n| what | figure |\n| --- | --- |")
+        print("\n".join(idle_sessions(base) + large_message(base)))
 
 
 if __name__ == "__main__":

@@ -104,42 +104,46 @@ public final class WorkerRole: Service {
         logger.notice("worker stopped")
     }
 
-    /// Chooses what to start now and claims it.
+    /// Chooses what to start now and claims it, in one transaction.
     private func plan(store: DeliveryStore) throws -> [DeliveryJob] {
         let now = Date().timeIntervalSince1970
-        let (free, routes) = (scheduler.withLockedValue { configuration.delivery.concurrency - $0.total }, configuration.routes)
+        let delivery = configuration.delivery
+        let free = scheduler.withLockedValue { delivery.concurrency - $0.total }
         guard free > 0 else { return [] }
-        var jobs: [DeliveryJob] = []
+        var candidates: [DeliveryJob] = []
         for message in try store.dueMessages(now: now, limit: free) {
-            let groups = Dictionary(grouping: message.recipients) { Destination.of($0.address, routes: routes) }
+            let groups = Dictionary(grouping: message.recipients) { Destination.of($0.address, routes: configuration.routes) }
             for (destination, recipients) in groups.sorted(by: { $0.key.description < $1.key.description }) {
-                for batch in stride(from: 0, to: recipients.count, by: configuration.delivery.maxRcptPerTransaction).map({
-                    Array(recipients[$0..<min($0 + configuration.delivery.maxRcptPerTransaction, recipients.count)])
-                }) {
+                for start in stride(from: 0, to: recipients.count, by: delivery.maxRcptPerTransaction) {
                     let admitted = scheduler.withLockedValue { state in
                         state.admit(
-                            destination, now: now, total: configuration.delivery.concurrency,
-                            perDestination: configuration.delivery.perDestinationConcurrency)
+                            destination, now: now, total: delivery.concurrency,
+                            perDestination: delivery.perDestinationConcurrency)
                     }
                     guard admitted else { continue }
-                    let claimed: Set<Int64>
-                    do {
-                        claimed = try store.claim(batch.map(\.id))
-                    } catch {
-                        // Start what was claimed so far; nothing is left active without a job.
-                        scheduler.withLockedValue { $0.finished(destination) }
-                        logger.error("cannot claim recipients", metadata: ["reason": "\(error)"])
-                        return jobs
-                    }
-                    guard !claimed.isEmpty else {
-                        scheduler.withLockedValue { $0.finished(destination) }
-                        continue
-                    }
                     var job = message
-                    job.recipients = batch.filter { claimed.contains($0.id) }
-                    jobs.append(DeliveryJob(message: job, destination: destination))
+                    job.recipients = Array(recipients[start..<min(start + delivery.maxRcptPerTransaction, recipients.count)])
+                    candidates.append(DeliveryJob(message: job, destination: destination))
                 }
             }
+        }
+        guard !candidates.isEmpty else { return [] }
+        let claimed: [Set<Int64>]
+        do {
+            claimed = try store.claim(candidates.map { $0.message.recipients.map(\.id) })
+        } catch {
+            scheduler.withLockedValue { state in for job in candidates { state.finished(job.destination) } }
+            throw error
+        }
+        var jobs: [DeliveryJob] = []
+        for (job, ids) in zip(candidates, claimed) {
+            guard !ids.isEmpty else {
+                scheduler.withLockedValue { $0.finished(job.destination) }
+                continue
+            }
+            var claimedJob = job
+            claimedJob.message.recipients = job.message.recipients.filter { ids.contains($0.id) }
+            jobs.append(claimedJob)
         }
         return jobs
     }

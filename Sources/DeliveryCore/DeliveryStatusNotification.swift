@@ -90,7 +90,7 @@ public struct DeliveryStatusNotification: Sendable {
             out += "not be delivered to one or more recipients.\r\n\r\n"
         }
         for recipient in recipients {
-            out += "<\(recipient.address)>: \(recipient.diagnostic)\r\n"
+            out += "<\(recipient.address)>: \(Self.oneLine(recipient.diagnostic))\r\n"
         }
         out += "\r\n"
 

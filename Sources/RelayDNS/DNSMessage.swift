@@ -138,7 +138,8 @@ public struct DNSMessage: Sendable, Hashable {
                 }
                 guard position + 1 + labelLength <= bytes.count else { throw .truncated }
                 length += labelLength + 1
-                guard length <= 255 else { throw .badName }
+                // RFC 1035 §3.1: at most 255 octets, counting the root label's length octet.
+                guard length + 1 <= 255 else { throw .badName }
                 labels.append(String(decoding: bytes[(position + 1)...(position + labelLength)], as: UTF8.self))
                 position += 1 + labelLength
             }

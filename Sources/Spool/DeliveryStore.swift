@@ -69,38 +69,44 @@ public final class DeliveryStore: Sendable {
         }
     }
 
-    /// Recipients due at `now`, oldest first, grouped by message; at most `limit` messages.
-    public func dueMessages(now: Double, limit: Int, excluding: Set<Int64> = []) throws -> [DueMessage] {
+    /// Recipients due at `now`, grouped by message, the message with the oldest due recipient
+    /// first; at most `limit` messages.
+    public func dueMessages(now: Double, limit: Int) throws -> [DueMessage] {
         try database.read { db in
-            let rows = try Row.fetchAll(
-                db,
+            // Two cached statements: the due messages (by the recipients_due index), then their
+            // due recipients. Cheap enough to run after every finished delivery.
+            let ids = try Int64.fetchAll(
+                db.cachedStatement(
+                    sql: """
+                        SELECT message_id FROM recipients
+                        WHERE state IN ('queued', 'deferred') AND next_attempt <= ?
+                        GROUP BY message_id ORDER BY min(next_attempt) LIMIT ?
+                        """),
+                arguments: [now, limit])
+            let messageStatement = try db.cachedStatement(
                 sql: """
-                    SELECT m.id AS mid, m.queue_id, m.arrival_time, m.sender, m.size, m.body_type, m.smtputf8,
-                           m.dsn_ret, m.dsn_envid, m.kind, r.id AS rid, r.address, r.dsn_notify, r.dsn_orcpt, r.attempts
-                    FROM recipients r JOIN messages m ON m.id = r.message_id
-                    WHERE r.state IN ('queued', 'deferred') AND r.next_attempt <= ?
-                    ORDER BY r.next_attempt, r.id
-                    LIMIT ?
-                    """, arguments: [now, limit * 50])
-            var messages: [Int64: DueMessage] = [:]
-            var order: [Int64] = []
-            for row in rows {
-                let id: Int64 = row["mid"]
-                if excluding.contains(id) { continue }
-                if messages[id] == nil {
-                    guard order.count < limit else { continue }
-                    order.append(id)
-                    messages[id] = DueMessage(
-                        id: id, queueID: row["queue_id"], arrivalTime: row["arrival_time"], sender: row["sender"],
-                        size: row["size"], bodyType: row["body_type"], smtputf8: row["smtputf8"] != 0,
-                        dsnReturn: row["dsn_ret"], dsnEnvelopeID: row["dsn_envid"], kind: row["kind"], recipients: [])
-                }
-                messages[id]!.recipients.append(
+                    SELECT id, queue_id, arrival_time, sender, size, body_type, smtputf8, dsn_ret, dsn_envid, kind
+                    FROM messages WHERE id = ?
+                    """)
+            let recipientStatement = try db.cachedStatement(
+                sql: """
+                    SELECT id, address, dsn_notify, dsn_orcpt, attempts FROM recipients
+                    WHERE message_id = ? AND state IN ('queued', 'deferred') AND next_attempt <= ?
+                    ORDER BY id
+                    """)
+            return try ids.compactMap { id -> DueMessage? in
+                guard let row = try Row.fetchOne(messageStatement, arguments: [id]) else { return nil }
+                let recipients = try Row.fetchAll(recipientStatement, arguments: [id, now]).map { r in
                     DueRecipient(
-                        id: row["rid"], address: row["address"], notify: row["dsn_notify"],
-                        originalRecipient: row["dsn_orcpt"], attempts: row["attempts"]))
+                        id: r["id"], address: r["address"], notify: r["dsn_notify"], originalRecipient: r["dsn_orcpt"],
+                        attempts: r["attempts"])
+                }
+                return DueMessage(
+                    id: id, queueID: row["queue_id"], arrivalTime: row["arrival_time"], sender: row["sender"],
+                    size: row["size"], bodyType: row["body_type"], smtputf8: row["smtputf8"] != 0,
+                    dsnReturn: row["dsn_ret"], dsnEnvelopeID: row["dsn_envid"], kind: row["kind"],
+                    recipients: recipients)
             }
-            return order.compactMap { messages[$0] }
         }
     }
 
@@ -108,29 +114,34 @@ public final class DeliveryStore: Sendable {
     public func nextDueTime() throws -> Double? {
         try database.read { db in
             try Double.fetchOne(
-                db, sql: "SELECT min(next_attempt) FROM recipients WHERE state IN ('queued', 'deferred')")
+                db.cachedStatement(sql: "SELECT min(next_attempt) FROM recipients WHERE state IN ('queued', 'deferred')"))
         }
     }
 
-    /// Marks recipients active (being delivered), if they are still waiting.
-    /// - Returns: the ids that were claimed.
-    public func claim(_ recipientIDs: [Int64]) throws -> Set<Int64> {
+    /// Marks recipients active (being delivered), if they are still waiting, in one transaction
+    /// for all the batches.
+    /// - Returns: for each batch, the ids that were claimed.
+    public func claim(_ batches: [[Int64]]) throws -> [Set<Int64>] {
         try database.write { db in
-            var claimed = Set<Int64>()
             let statement = try db.cachedStatement(
                 sql: "UPDATE recipients SET state = 'active' WHERE id = ? AND state IN ('queued', 'deferred')")
-            for id in recipientIDs {
-                try statement.execute(arguments: [id])
-                if db.changesCount > 0 { claimed.insert(id) }
+            return try batches.map { batch in
+                var claimed = Set<Int64>()
+                for id in batch {
+                    try statement.execute(arguments: [id])
+                    if db.changesCount > 0 { claimed.insert(id) }
+                }
+                return claimed
             }
-            return claimed
         }
     }
 
     /// The stored text of a message, in order, in chunks of at most 64 KiB.
     public func bodyChunks(messageID: Int64) throws -> [Data] {
         try database.read { db in
-            try Data.fetchAll(db, sql: "SELECT data FROM body_chunks WHERE message_id = ? ORDER BY seq", arguments: [messageID])
+            try Data.fetchAll(
+                db.cachedStatement(sql: "SELECT data FROM body_chunks WHERE message_id = ? ORDER BY seq"),
+                arguments: [messageID])
         }
     }
 
@@ -165,11 +176,11 @@ public final class DeliveryStore: Sendable {
             }
             for bounce in bounces { try SpoolWrites.insert(bounce, into: db) }
             let waiting = try Int.fetchOne(
-                db,
-                sql: "SELECT count(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')",
+                db.cachedStatement(
+                    sql: "SELECT count(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')"),
                 arguments: [messageID]) ?? 0
             if waiting == 0 {
-                try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [messageID])
+                try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [messageID])
             }
         }
     }

@@ -1,5 +1,8 @@
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 
@@ -19,14 +22,27 @@ public final class Spool: Sendable {
     /// Folder of spill files for large messages being received.
     public var incomingDirectory: String { directory + "/incoming" }
 
+    /// How this process's commits reach the disk.
+    public enum Durability: Sendable {
+        /// `synchronous=FULL`: a commit returns after the WAL is fsynced. Required before `250`.
+        case full
+        /// `synchronous=NORMAL`: a commit may be lost on power loss, but never half applied. For
+        /// the worker: losing its last state changes only repeats a delivery attempt (the
+        /// RFC 1047 duplicate window), and a bounce is stored in the same transaction as the
+        /// recipient state that caused it, so both are lost or kept together.
+        case normal
+    }
+
     /// Opens (creating if needed) the spool, migrates it and checks durability settings.
     /// - Parameters:
     ///   - directory: `spool_dir`.
+    ///   - durability: `.full` for the listener (the default), `.normal` for the worker.
     ///   - busyTimeout: how long a write waits for another process's lock before failing.
     ///   - onBatch: told of each group commit (messages, seconds), for metrics.
     /// - Throws: `SpoolError` when the spool cannot be opened, migrated or made durable.
     public init(
-        directory: String, busyTimeout: TimeInterval = 5, logger: Logger = Logger(label: "relay.spool"),
+        directory: String, durability: Durability = .full, busyTimeout: TimeInterval = 5,
+        logger: Logger = Logger(label: "relay.spool"),
         onBatch: @escaping @Sendable (Int, Double) -> Void = { _, _ in }
     ) throws(SpoolError) {
         self.directory = directory
@@ -40,19 +56,35 @@ public final class Spool: Sendable {
             for name in leftovers { unlink(directory + "/incoming/" + name) }
         }
         var configuration = Configuration()
-        configuration.busyMode = .timeout(busyTimeout)
+        // SQLite's own busy timeout sleeps 1, 2, 5 … 100 ms between tries; the listener's
+        // commits hold the lock for well under a millisecond, so such sleeps would dominate the
+        // worker's latency. Retry every 100 µs instead, for as long as `busyTimeout` allows.
+        let tries = Int32(max(1, busyTimeout * 10_000))
+        configuration.busyMode = .callback { attempt in
+            guard attempt < tries else { return false }
+            usleep(100)
+            return true
+        }
         configuration.foreignKeysEnabled = true
         configuration.label = "spool"
         do {
-            database = try DatabasePool(path: directory + "/" + Self.databaseName, configuration: configuration)
-            try SpoolSchema.migrator.migrate(database)
+            let pool = try DatabasePool(path: directory + "/" + Self.databaseName, configuration: configuration)
+            // The listener and the worker may open a new spool at the same moment; a file lock
+            // makes one of them migrate and the other find the work done.
+            try Self.withFileLock(directory + "/.migration.lock") {
+                try SpoolSchema.migrator.migrate(pool)
+            }
+            database = pool
             // GRDB sets synchronous=NORMAL on the WAL writer; with WAL, NORMAL can lose committed
             // transactions on power loss. A 250 needs FULL, so set it and read it back.
+            let wanted = durability == .full ? 2 : 1
             let level = try database.writeWithoutTransaction { db -> Int in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: "PRAGMA synchronous = \(wanted)")
                 return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
             }
-            guard level == 2 else { throw SpoolError.durability("PRAGMA synchronous reads \(level), not FULL (2)") }
+            guard level == wanted else {
+                throw SpoolError.durability("PRAGMA synchronous reads \(level), not \(wanted)")
+            }
             let mode = try database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
             guard mode == "wal" else { throw SpoolError.durability("journal_mode is \(mode ?? "?"), not wal") }
         } catch let error as SpoolError {
@@ -62,6 +94,18 @@ public final class Spool: Sendable {
         }
         writer = GroupCommitWriter(database: database, logger: logger, onBatch: onBatch)
         writer.start()
+    }
+
+    /// Runs `body` holding an exclusive flock(2) on `path`, shared by every process.
+    private static func withFileLock(_ path: String, _ body: () throws -> Void) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SpoolError.open("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { Glibc.close(fd) }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw SpoolError.open("cannot lock \(path): \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        try body()
     }
 
     /// Stops the writer after the messages already handed to it are committed.

@@ -20,7 +20,8 @@ struct WorkerCommand: AsyncParsableCommand {
         let logger = Logger(label: "relay.worker")
         let spool: Spool
         do {
-            spool = try Spool(directory: configuration.spoolDir, logger: Logger(label: "relay.spool"))
+            // The worker's commits need no fsync: see Spool.Durability.normal.
+            spool = try Spool(directory: configuration.spoolDir, durability: .normal, logger: Logger(label: "relay.spool"))
         } catch {
             logger.critical("cannot open spool", metadata: ["reason": "\(error)"])
             throw ExitCode(ExitStatus.temporaryFailure)
