@@ -114,55 +114,73 @@ final class SMTPDeliverySession: Sendable {
                 }
                 return line
             }
-            // RFC 2920: with PIPELINING, MAIL and every RCPT go in one write.
+            // RFC 2920: with PIPELINING, MAIL, every RCPT and DATA go in one write, and the
+            // replies come back in one read; without it, one command at a time.
+            let mailReply: SMTPReply
+            var rcptReplies: [SMTPReply] = []
+            var dataReply: SMTPReply?
             if capabilities.pipelining {
-                try await connection.write(ByteBuffer(string: ([mail] + rcptLines).map { $0 + "\r\n" }.joined()))
+                let group = ([mail] + rcptLines + ["DATA"]).map { $0 + "\r\n" }.joined()
+                let replies = try await connection.exchange(
+                    ByteBuffer(string: group), replies: recipients.count + 2, timeout: timeouts.command)
+                mailReply = replies[0]
+                rcptReplies = Array(replies[1...recipients.count])
+                dataReply = replies[recipients.count + 1]
             } else {
                 try await connection.send(mail)
+                mailReply = try await connection.reply(timeout: timeouts.command)
+                if mailReply.code == 250 {
+                    for line in rcptLines {
+                        try await connection.send(line)
+                        rcptReplies.append(try await connection.reply(timeout: timeouts.command))
+                    }
+                }
             }
-            let mailReply = try await connection.reply(timeout: timeouts.command)
             var accepted: [DueRecipient] = []
-            for (index, recipient) in recipients.enumerated() {
-                if !capabilities.pipelining {
-                    guard mailReply.code == 250 else { break }
-                    try await connection.send(rcptLines[index])
-                }
-                let reply = try await connection.reply(timeout: timeouts.command)
-                if mailReply.code != 250 {
-                    continue  // pipelined RCPT replies after a refused MAIL are read and ignored
-                } else if reply.code / 100 == 2 {
-                    accepted.append(recipient)
-                } else {
-                    results[recipient.id] = (ReplyOutcome.text(of: reply), ReplyOutcome(reply))
-                }
-            }
             if mailReply.code != 250 {
                 for recipient in recipients {
                     results[recipient.id] = (ReplyOutcome.text(of: mailReply), ReplyOutcome(mailReply))
                 }
-                return try await reset(results)
+            } else {
+                for (recipient, reply) in zip(recipients, rcptReplies) {
+                    if reply.code / 100 == 2 {
+                        accepted.append(recipient)
+                    } else {
+                        results[recipient.id] = (ReplyOutcome.text(of: reply), ReplyOutcome(reply))
+                    }
+                }
             }
-            guard !accepted.isEmpty else { return try await reset(results) }
-            try await connection.send("DATA")
-            let dataReply = try await connection.reply(timeout: timeouts.dataInitiation)
-            guard dataReply.code == 354 else {
-                for recipient in accepted {
-                    results[recipient.id] = (ReplyOutcome.text(of: dataReply), ReplyOutcome(dataReply))
+            if dataReply == nil && !accepted.isEmpty {
+                try await connection.send("DATA")
+                dataReply = try await connection.reply(timeout: timeouts.dataInitiation)
+            }
+            guard let dataReply, dataReply.code == 354 else {
+                if let dataReply {
+                    for recipient in accepted {
+                        results[recipient.id] = (ReplyOutcome.text(of: dataReply), ReplyOutcome(dataReply))
+                    }
                 }
                 return try await reset(results)
             }
-            var stuffer = SMTPDotStuffer()
-            for chunk in body {
-                var out = ByteBuffer()
-                stuffer.encode(ByteBuffer(bytes: chunk), into: &out)
-                try await connection.write(out, timeout: timeouts.finalDot)
+            guard !accepted.isEmpty else {
+                // A server that says 354 with no recipient accepted gets an empty message ended
+                // at once, and nothing is counted as delivered.
+                _ = try await connection.exchange(ByteBuffer(string: ".\r\n"), replies: 1, timeout: timeouts.finalDot)
+                return try await reset(results)
             }
-            var end = ByteBuffer()
-            stuffer.finish(into: &end)
-            try await connection.write(end, timeout: timeouts.finalDot)
+            var stuffer = SMTPDotStuffer()
+            var text = ByteBuffer()
+            for chunk in body {
+                stuffer.encode(ByteBuffer(bytes: chunk), into: &text)
+                if text.readableBytes >= Self.writeSize {
+                    try await connection.write(text, timeout: timeouts.finalDot)
+                    text.clear()
+                }
+            }
+            stuffer.finish(into: &text)
             let final: SMTPReply
             do {
-                final = try await connection.reply(timeout: timeouts.finalDot)
+                final = try await connection.exchange(text, replies: 1, timeout: timeouts.finalDot)[0]
             } catch {
                 return .replyLost("\(error) after the end of data")
             }
@@ -174,6 +192,10 @@ final class SMTPDeliverySession: Sendable {
             return .connectionFailed(error.description)
         }
     }
+
+    /// Message text is written in pieces of about this size; a small message goes out with
+    /// its final dot in one write.
+    static let writeSize = 256 * 1024
 
     /// Ends a failed transaction with RSET so the connection can carry the next one.
     private func reset(_ results: [Int64: (reply: String, outcome: ReplyOutcome)]) async throws(SMTPClientError)

@@ -87,6 +87,44 @@ public final class SMTPClientConnection: Sendable {
         }
     }
 
+    /// Writes `bytes` (a pipelined group of commands, RFC 2920) and reads `count` replies, all in
+    /// one trip to the event loop. Every earlier reply must have been read (see `write`).
+    /// - Parameter timeout: for the whole exchange.
+    /// - Returns: the replies in order.
+    public func exchange(_ bytes: ByteBuffer, replies count: Int, timeout: Duration) async throws(SMTPClientError)
+        -> [SMTPReply]
+    {
+        let channel = channel
+        let handler = handler
+        let remote = remote
+        let timedOut = NIOLockedValueBox(false)
+        let future = channel.eventLoop.flatSubmit { () -> EventLoopFuture<[SMTPReply]> in
+            let loop = channel.eventLoop
+            guard handler.value.unreadReplies == 0 else {
+                channel.close(promise: nil)
+                return loop.makeFailedFuture(SMTPClientError(.protocolViolation, "\(remote) sent a reply before it was due"))
+            }
+            let timer = loop.scheduleTask(in: TimeAmount(timeout)) {
+                timedOut.withLockedValue { $0 = true }
+                channel.close(promise: nil)
+            }
+            channel.writeAndFlush(bytes, promise: nil)
+            let replies = (0..<count).map { _ in handler.value.nextReply(on: loop) }
+            let all = EventLoopFuture.whenAllSucceed(replies, on: loop)
+            all.whenComplete { _ in timer.cancel() }
+            return all
+        }
+        do {
+            return try await future.get()
+        } catch {
+            if timedOut.withLockedValue({ $0 }) {
+                throw SMTPClientError(.timeout, "timeout waiting for a reply from \(remote)")
+            }
+            if let error = error as? SMTPClientError { throw error }
+            throw SMTPClientError(.connectionClosed, "connection to \(remote) failed: \(error)")
+        }
+    }
+
     /// Reads the next reply. - Throws: `.timeout`, `.connectionClosed` or `.protocolViolation`.
     public func reply(timeout: Duration) async throws(SMTPClientError) -> SMTPReply {
         let loop = channel.eventLoop

@@ -71,18 +71,25 @@ public final class DeliveryStore: Sendable {
 
     /// Recipients due at `now`, grouped by message, the message with the oldest due recipient
     /// first; at most `limit` messages.
-    public func dueMessages(now: Double, limit: Int) throws -> [DueMessage] {
+    /// - Parameter skipping: messages the caller already holds; they are passed over.
+    public func dueMessages(now: Double, limit: Int, skipping: Set<Int64> = []) throws -> [DueMessage] {
         try database.read { db in
             // Two cached statements: the due messages (by the recipients_due index), then their
             // due recipients. Cheap enough to run after every finished delivery.
-            let ids = try Int64.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT message_id FROM recipients
-                        WHERE state IN ('queued', 'deferred') AND next_attempt <= ?
-                        GROUP BY message_id ORDER BY min(next_attempt) LIMIT ?
-                        """),
-                arguments: [now, limit])
+            // New mail first, then retries. No ORDER BY: the (state, next_attempt) index already
+            // yields each state's rows oldest first, and SQLite stops at LIMIT instead of
+            // sorting every due row on each pass.
+            var ids: [Int64] = []
+            var seen = Set<Int64>()
+            for state in ["queued", "deferred"] where ids.count < limit {
+                let rows = try Int64.fetchCursor(
+                    db.cachedStatement(
+                        sql: "SELECT message_id FROM recipients WHERE state = ? AND next_attempt <= ?"),
+                    arguments: [state, now])
+                while ids.count < limit, let id = try rows.next() {
+                    if !skipping.contains(id) && seen.insert(id).inserted { ids.append(id) }
+                }
+            }
             let messageStatement = try db.cachedStatement(
                 sql: """
                     SELECT id, queue_id, arrival_time, sender, size, body_type, smtputf8, dsn_ret, dsn_envid, kind

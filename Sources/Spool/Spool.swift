@@ -68,13 +68,17 @@ public final class Spool: Sendable {
         configuration.foreignKeysEnabled = true
         configuration.label = "spool"
         do {
-            let pool = try DatabasePool(path: directory + "/" + Self.databaseName, configuration: configuration)
-            // The listener and the worker may open a new spool at the same moment; a file lock
-            // makes one of them migrate and the other find the work done.
+            // The listener and the worker may open a new spool at the same moment: switching it
+            // to WAL and migrating it take locks SQLite does not wait for, so a file lock makes
+            // one of them set it up and the other find the work done.
+            var opened: DatabasePool?
             try Self.withFileLock(directory + "/.migration.lock") {
+                let pool = try DatabasePool(path: directory + "/" + Self.databaseName, configuration: configuration)
                 try SpoolSchema.migrator.migrate(pool)
+                opened = pool
             }
-            database = pool
+            // Invariant: withFileLock ran the closure, which either threw or set `opened`.
+            database = opened!
             // GRDB sets synchronous=NORMAL on the WAL writer; with WAL, NORMAL can lose committed
             // transactions on power loss. A 250 needs FULL, so set it and read it back.
             let wanted = durability == .full ? 2 : 1
@@ -106,6 +110,19 @@ public final class Spool: Sendable {
         }
         defer { flock(fd, LOCK_UN) }
         try body()
+    }
+
+    /// Takes the spool's worker lock for the life of this process: two workers delivering from
+    /// one spool would deliver mail twice. - Throws: when another process holds it.
+    public func lockForWorker() throws(SpoolError) {
+        let path = directory + "/worker.lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .open("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            Glibc.close(fd)
+            throw .open("another worker is running on \(directory) (\(path) is locked)")
+        }
+        // The descriptor stays open, and the lock held, until the process ends.
     }
 
     /// Stops the writer after the messages already handed to it are committed.

@@ -22,6 +22,7 @@ struct WorkerCommand: AsyncParsableCommand {
         do {
             // The worker's commits need no fsync: see Spool.Durability.normal.
             spool = try Spool(directory: configuration.spoolDir, durability: .normal, logger: Logger(label: "relay.spool"))
+            try spool.lockForWorker()
         } catch {
             logger.critical("cannot open spool", metadata: ["reason": "\(error)"])
             throw ExitCode(ExitStatus.temporaryFailure)

@@ -120,8 +120,11 @@ class Upstream:
             elif verb == "MAIL":
                 with self.lock:
                     self.mail_attempts += 1
-                transaction = {"mail": text, "rcpts": [], "accepted": []}
-                send(self.reply_for("mail", text, "250 2.1.0 Ok\r\n"))
+                reply = self.reply_for("mail", text, "250 2.1.0 Ok\r\n")
+                transaction = {"mail": text, "rcpts": [], "accepted": []} if reply.startswith("2") else None
+                send(reply)
+            elif verb == "RCPT" and transaction is None:
+                send("503 5.5.1 Error: need MAIL command\r\n")
             elif verb == "RCPT":
                 address = text[text.index("<") + 1:text.index(">")]
                 reply = self.reply_for("rcpt", address, "250 2.1.5 Ok\r\n")
@@ -129,6 +132,8 @@ class Upstream:
                 if reply.startswith("2"):
                     transaction["accepted"].append(address)
                 send(reply)
+            elif verb == "DATA" and (transaction is None or not transaction["accepted"]):
+                send("554 5.5.1 Error: no valid recipients\r\n")
             elif verb == "DATA":
                 reply = self.reply_for("data", "", "354 go ahead\r\n")
                 send(reply)
