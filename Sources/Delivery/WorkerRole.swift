@@ -200,8 +200,12 @@ struct DeliveryJob: Sendable {
 struct ReadyQueue: Sendable {
     private var parts: [Destination: [DueMessage]] = [:]
     private var order: [Destination] = []
-    private(set) var messageIDs = Set<Int64>()
+    /// Parts still waiting, per message.
+    private var waitingParts: [Int64: Int] = [:]
     private(set) var count = 0
+
+    /// Messages with a part still waiting here.
+    var messageIDs: Set<Int64> { Set(waitingParts.keys) }
     var loadedAt: Double
 
     init(loadedAt: Double) {
@@ -210,7 +214,7 @@ struct ReadyQueue: Sendable {
 
     /// Splits a message by destination (and by `batch` recipients) and queues the parts.
     mutating func add(_ message: DueMessage, routes: [Route], batch: Int) {
-        guard messageIDs.insert(message.id).inserted else { return }
+        guard waitingParts[message.id] == nil else { return }
         let groups = Dictionary(grouping: message.recipients) { Destination.of($0.address, routes: routes) }
         for (destination, recipients) in groups.sorted(by: { $0.key.description < $1.key.description }) {
             for start in stride(from: 0, to: recipients.count, by: batch) {
@@ -218,6 +222,7 @@ struct ReadyQueue: Sendable {
                 part.recipients = Array(recipients[start..<min(start + batch, recipients.count)])
                 if parts[destination] == nil { order.append(destination) }
                 parts[destination, default: []].append(part)
+                waitingParts[message.id, default: 0] += 1
                 count += 1
             }
         }
@@ -236,15 +241,18 @@ struct ReadyQueue: Sendable {
                 waiting.removeFirst(taken.count)
                 parts[destination] = waiting
                 count -= taken.count
+                for part in taken {
+                    let left = waitingParts[part.id, default: 1] - 1
+                    waitingParts[part.id] = left > 0 ? left : nil
+                }
                 jobs.append(DeliveryJob(messages: taken, destination: destination))
                 progress = true
             }
         }
-        order.removeAll { parts[$0]?.isEmpty ?? true }
-        for destination in Array(parts.keys) where parts[destination]?.isEmpty ?? false { parts[destination] = nil }
-        // A message leaves memory when its last part has been taken.
-        let remaining = Set(parts.values.flatMap { $0.map(\.id) })
-        messageIDs = messageIDs.intersection(remaining)
+        if !jobs.isEmpty {
+            order.removeAll { parts[$0]?.isEmpty ?? true }
+            for destination in Array(parts.keys) where parts[destination]?.isEmpty ?? false { parts[destination] = nil }
+        }
         return jobs
     }
 }

@@ -9,30 +9,41 @@ public struct SMTPDotStuffer: Sendable {
 
     public init() {}
 
-    /// Encodes one chunk of text, appending to `output`.
+    /// Encodes one chunk of text, appending to `output`. Runs of ordinary bytes are copied
+    /// whole; only CR, LF and a dot at a line start are looked at one by one.
     public mutating func encode(_ input: ByteBuffer, into output: inout ByteBuffer) {
         output.reserveCapacity(minimumWritableBytes: input.readableBytes + input.readableBytes / 64 + 8)
-        for byte in input.readableBytesView {
-            if afterCR {
-                afterCR = false
+        input.withUnsafeReadableBytes { bytes in
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if afterCR {
+                    afterCR = false
+                    output.writeStaticString("\r\n")  // a bare CR ends its line too
+                    atLineStart = true
+                    if byte == UInt8(ascii: "\n") {
+                        index += 1
+                        continue
+                    }
+                }
+                if byte == UInt8(ascii: "\r") {
+                    afterCR = true
+                    index += 1
+                    continue
+                }
                 if byte == UInt8(ascii: "\n") {
                     output.writeStaticString("\r\n")
                     atLineStart = true
+                    index += 1
                     continue
                 }
-                output.writeStaticString("\r\n")  // a bare CR ends its line
-                atLineStart = true
-            }
-            switch byte {
-            case UInt8(ascii: "\r"):
-                afterCR = true
-            case UInt8(ascii: "\n"):
-                output.writeStaticString("\r\n")
-                atLineStart = true
-            default:
                 if atLineStart && byte == UInt8(ascii: ".") { output.writeInteger(UInt8(ascii: ".")) }
-                output.writeInteger(byte)
+                // Copy up to the next CR or LF in one go.
+                var end = index + 1
+                while end < bytes.count && bytes[end] != UInt8(ascii: "\r") && bytes[end] != UInt8(ascii: "\n") { end += 1 }
+                output.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[index..<end]))
                 atLineStart = false
+                index = end
             }
         }
     }

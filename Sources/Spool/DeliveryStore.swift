@@ -161,6 +161,18 @@ public final class DeliveryStore: Sendable {
     ///   - now: the attempt time.
     public func record(_ outcomes: [RecipientOutcome], messageID: Int64, bounces: [IncomingMessage], now: Double) throws {
         try database.write { db in
+            let waiting = try Int.fetchOne(
+                db.cachedStatement(
+                    sql: "SELECT count(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')"),
+                arguments: [messageID]) ?? 0
+            let finishing = outcomes.filter { $0.state != .deferred }.count
+            for bounce in bounces { try SpoolWrites.insert(bounce, into: db) }
+            if waiting == finishing {
+                // The last recipients are done: the message goes, and with it its rows; writing
+                // their final states first would only be deleted again.
+                try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [messageID])
+                return
+            }
             let update = try db.cachedStatement(
                 sql: """
                     UPDATE recipients SET state = ?, attempts = attempts + 1, last_attempt = ?, next_attempt = ?,
@@ -180,14 +192,6 @@ public final class DeliveryStore: Sendable {
                 try attempt.execute(arguments: [
                     messageID, outcome.recipientID, now, outcome.relay, outcome.reply, outcome.dsn, outcome.state.rawValue,
                 ])
-            }
-            for bounce in bounces { try SpoolWrites.insert(bounce, into: db) }
-            let waiting = try Int.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT count(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')"),
-                arguments: [messageID]) ?? 0
-            if waiting == 0 {
-                try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [messageID])
             }
         }
     }
