@@ -29,6 +29,22 @@ struct BounceFactory: Sendable {
         return make(kind: "bounce", to: message.sender, report: report, now: now)
     }
 
+    /// A delay warning (RFC 3464 `Action: delayed`) for `recipients` of `message`, or nil when
+    /// none is owed: null sender, a DSN itself, or NOTIFY without DELAY (no NOTIFY asks for one).
+    func delayWarning(for message: DueMessage, recipients: [DeliveryStatusNotification.Recipient],
+                      notify: [String: String?], body: [UInt8], now: Double) -> IncomingMessage? {
+        guard message.kind == "message", !message.sender.isEmpty else { return nil }
+        let wanted = recipients.filter { recipient in
+            guard let value = notify[recipient.address] ?? nil else { return true }
+            return value.contains("DELAY")
+        }
+        guard !wanted.isEmpty else { return nil }
+        let report = DeliveryStatusNotification(
+            reportingMTA: hostname, queueID: message.queueID, sender: message.sender, arrivalTime: message.arrivalTime,
+            envelopeID: message.dsnEnvelopeID, returnFullMessage: false, recipients: wanted, originalMessage: body)
+        return make(kind: "bounce", to: message.sender, report: report, now: now)
+    }
+
     /// A notice to the postmaster carrying the headers of a bounce that could not be delivered.
     func notice(for message: DueMessage, recipients: [DeliveryStatusNotification.Recipient], body: [UInt8], now: Double)
         -> IncomingMessage?

@@ -8,6 +8,8 @@ import Spool
 struct OutcomeRecorder: Sendable {
     let store: DeliveryStore
     let policy: RetryPolicy
+    /// `[delivery] delay_warning` in seconds; nil disables warnings.
+    let delayWarning: Double?
     let logger: Logger
     let bounces: BounceFactory
 
@@ -16,6 +18,7 @@ struct OutcomeRecorder: Sendable {
         let now = Date().timeIntervalSince1970
         var outcomes: [RecipientOutcome] = []
         var failed: [DeliveryStatusNotification.Recipient] = []
+        var delayed: [DeliveryStatusNotification.Recipient] = []
         var notify: [String: String?] = [:]
         var unreachableUntil: Double?
         let delay = String(format: "%.1f", now - message.arrivalTime)
@@ -55,16 +58,29 @@ struct OutcomeRecorder: Sendable {
                     let next = now + policy.delay(afterAttempts: attempts, jitter: RetryPolicy.randomJitter())
                     metadata["dsn"] = "\(status)"
                     logger.info("deferred", metadata: metadata)
+                    let warn = !recipient.warned && delayWarning.map { now - message.arrivalTime >= $0 } == true
+                    if warn {
+                        var warning = dsnRecipient(recipient, status: status, result: result, now: now)
+                        warning.action = "delayed"
+                        delayed.append(warning)
+                        notify[recipient.address] = recipient.notify
+                    }
                     outcomes.append(RecipientOutcome(
                         recipientID: recipient.id, state: .deferred, nextAttempt: next, reply: result.reply, dsn: status,
-                        relay: result.relay))
+                        relay: result.relay, warned: warn))
                     if result.relay == "none" || status == "4.4.1" { unreachableUntil = max(unreachableUntil ?? 0, next) }
                 }
             }
         }
         var generated: [IncomingMessage] = []
+        let text = failed.isEmpty && delayed.isEmpty ? [] : body.reduce(into: [UInt8]()) { $0 += $1 }
+        if !delayed.isEmpty,
+            let warning = bounces.delayWarning(for: message, recipients: delayed, notify: notify, body: text, now: now)
+        {
+            logger.info("delay warning queued", metadata: ["id": "\(message.queueID)", "warning": "\(warning.queueID)"])
+            generated.append(warning)
+        }
         if !failed.isEmpty {
-            let text = body.reduce(into: [UInt8]()) { $0 += $1 }
             if let bounce = bounces.bounce(for: message, recipients: failed, notify: notify, body: text, now: now) {
                 logger.info("bounce queued", metadata: ["id": "\(message.queueID)", "bounce": "\(bounce.queueID)"])
                 generated.append(bounce)

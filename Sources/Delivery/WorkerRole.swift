@@ -50,7 +50,7 @@ public final class WorkerRole: Service {
             minimumBackoff: configuration.delivery.minBackoff.seconds, maximumBackoff: configuration.delivery.maxBackoff.seconds,
             maximumLifetime: configuration.delivery.maxQueueLifetime.seconds)
         let recorder = OutcomeRecorder(
-            store: store, policy: policy, logger: logger,
+            store: store, policy: policy, delayWarning: configuration.delivery.delayWarning?.seconds, logger: logger,
             bounces: BounceFactory(hostname: configuration.hostname, postmaster: configuration.postmasterAddress, spool: spool))
         let started = Date().timeIntervalSince1970
         let control = ControlServer(

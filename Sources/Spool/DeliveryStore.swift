@@ -8,6 +8,8 @@ public struct DueRecipient: Sendable, Hashable {
     public var notify: String?
     public var originalRecipient: String?
     public var attempts: Int
+    /// A delay warning was sent for this recipient.
+    public var warned: Bool
 }
 
 /// A message with recipients due for delivery, as the worker sees it.
@@ -40,8 +42,14 @@ public struct RecipientOutcome: Sendable, Hashable {
     public var dsn: String
     /// `host[address]:port`, or `none` when no server was reached.
     public var relay: String
+    /// A delay warning goes out with this outcome.
+    public var warned: Bool
 
-    public init(recipientID: Int64, state: State, nextAttempt: Double?, reply: String, dsn: String, relay: String) {
+    public init(
+        recipientID: Int64, state: State, nextAttempt: Double?, reply: String, dsn: String, relay: String,
+        warned: Bool = false
+    ) {
+        self.warned = warned
         self.recipientID = recipientID
         self.state = state
         self.nextAttempt = nextAttempt
@@ -97,7 +105,7 @@ public final class DeliveryStore: Sendable {
                     """)
             let recipientStatement = try db.cachedStatement(
                 sql: """
-                    SELECT id, address, dsn_notify, dsn_orcpt, attempts FROM recipients
+                    SELECT id, address, dsn_notify, dsn_orcpt, attempts, warned FROM recipients
                     WHERE message_id = ? AND state IN ('queued', 'deferred') AND next_attempt <= ?
                     ORDER BY id
                     """)
@@ -106,7 +114,7 @@ public final class DeliveryStore: Sendable {
                 let recipients = try Row.fetchAll(recipientStatement, arguments: [id, now]).map { r in
                     DueRecipient(
                         id: r["id"], address: r["address"], notify: r["dsn_notify"], originalRecipient: r["dsn_orcpt"],
-                        attempts: r["attempts"])
+                        attempts: r["attempts"], warned: r["warned"] != 0)
                 }
                 return DueMessage(
                     id: id, queueID: row["queue_id"], arrivalTime: row["arrival_time"], sender: row["sender"],
@@ -176,7 +184,7 @@ public final class DeliveryStore: Sendable {
             let update = try db.cachedStatement(
                 sql: """
                     UPDATE recipients SET state = ?, attempts = attempts + 1, last_attempt = ?, next_attempt = ?,
-                        last_reply = ?, last_dsn = ?, last_relay = ?
+                        last_reply = ?, last_dsn = ?, last_relay = ?, warned = max(warned, ?)
                     WHERE id = ?
                     """)
             let attempt = try db.cachedStatement(
@@ -187,7 +195,7 @@ public final class DeliveryStore: Sendable {
             for outcome in outcomes {
                 try update.execute(arguments: [
                     outcome.state.rawValue, now, outcome.nextAttempt ?? now, outcome.reply, outcome.dsn, outcome.relay,
-                    outcome.recipientID,
+                    outcome.warned ? 1 : 0, outcome.recipientID,
                 ])
                 try attempt.execute(arguments: [
                     messageID, outcome.recipientID, now, outcome.relay, outcome.reply, outcome.dsn, outcome.state.rawValue,

@@ -289,3 +289,28 @@ def test_a_stale_cached_connection_is_replaced(relay_factory, upstream):
     up.wait_for(2)
     relay.wait_until(lambda: relay.messages() == [], what="an empty queue")
     assert up.connections == 2 and "event=deferred" not in relay.worker_log_text()
+
+
+def test_delay_warning_is_sent_once(relay_factory, upstream):
+    def mail(arg, _):
+        return "250 2.1.0 Ok\r\n" if arg.startswith("MAIL FROM:<>") else "451 4.3.0 still busy\r\n"
+
+    up = upstream(script={"mail": mail})
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nmin_backoff = "1s"\nmax_backoff = "1s"\ndelay_warning = "2s"\n')
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["slow@example.test"], b"Subject: patience\r\n\r\nbody\r\n")
+    [warning] = up.wait_for(1, timeout=30)
+    time.sleep(3)  # more deferrals happen; no second warning may follow
+    assert len(up.transactions) == 1
+    dsn = email.message_from_bytes(warning["data"], policy=email.policy.default)
+    assert dsn["Subject"].startswith("Delayed Mail")
+    parts = list(dsn.iter_parts())
+    assert [p.get_content_type() for p in parts] == ["text/plain", "message/delivery-status", "text/rfc822-headers"]
+    fields = {}
+    for block in parts[1].get_payload():
+        for key, value in block.items():
+            fields.setdefault(key, value)
+    assert fields["Action"] == "delayed" and fields["Status"] == "4.3.0"
+    rows = relay.recipients(qid)
+    assert rows[0]["state"] in ("deferred", "active") and rows[0]["warned"] == 1
