@@ -24,8 +24,11 @@ build: deps
 build-release: deps
 	$(SWIFT) build -c release
 
+# Both roles in the foreground until Ctrl-C (the supervisor, `relayd serve`, comes later).
 run: build
 	mkdir -p run
+	.build/debug/relayd worker -c $(CONFIG) & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	.build/debug/relayd listener -c $(CONFIG)
 
 unit: build
