@@ -201,12 +201,27 @@ struct DeliveryAgent: Sendable {
         return (route.username, password.trimmingCharacters(in: CharacterSet(charactersIn: "\r")))
     }
 
-    /// AUTH PLAIN (RFC 4616). - Returns: why it failed, or nil.
+    /// AUTH PLAIN (RFC 4616), or LOGIN when the server offers only that.
+    /// - Returns: why it failed, or nil.
     private func authenticate(_ session: SMTPDeliverySession, _ credentials: (String, String)) async -> String? {
-        let token = Data("\0\(credentials.0)\0\(credentials.1)".utf8).base64EncodedString()
+        let timeout = configuration.delivery.commandTimeout
+        let offered = session.capabilities.authMechanisms
         do {
-            try await session.connection.send("AUTH PLAIN \(token)")
-            let reply = try await session.connection.reply(timeout: configuration.delivery.commandTimeout)
+            let reply: SMTPReply
+            if offered.contains("PLAIN") || !offered.contains("LOGIN") {
+                let token = Data("\0\(credentials.0)\0\(credentials.1)".utf8).base64EncodedString()
+                reply = try await session.connection.exchange(
+                    ByteBuffer(string: "AUTH PLAIN \(token)\r\n"), replies: 1, timeout: timeout)[0]
+            } else {
+                // RFC 4954 with the LOGIN mechanism: the user name and the password each answer a 334.
+                var step = try await session.connection.exchange(
+                    ByteBuffer(string: "AUTH LOGIN\r\n"), replies: 1, timeout: timeout)[0]
+                for secret in [credentials.0, credentials.1] where step.code == 334 {
+                    step = try await session.connection.exchange(
+                        ByteBuffer(string: Data(secret.utf8).base64EncodedString() + "\r\n"), replies: 1, timeout: timeout)[0]
+                }
+                reply = step
+            }
             return reply.code == 235 ? nil : "authentication failed: \(ReplyOutcome.text(of: reply))"
         } catch {
             return "authentication failed: \(error)"

@@ -5,7 +5,7 @@ import threading
 import time
 
 from dnslib import AAAA, MX, QTYPE, RCODE, RR, SOA, A, DNSRecord
-from dnslib.server import BaseResolver, DNSServer
+from dnslib.server import BaseResolver, DNSHandler, DNSServer
 
 
 class ZoneResolver(BaseResolver):
@@ -46,13 +46,26 @@ class ZoneResolver(BaseResolver):
         return reply
 
 
+class MalformingHandler(DNSHandler):
+    """Answers names in `server.malformed` with a response cut in the middle of its answer."""
+
+    def get_reply(self, data):
+        reply = super().get_reply(data)
+        qname = str(DNSRecord.parse(data).q.qname).rstrip(".").lower()
+        if qname in self.server.resolver.malformed:
+            return reply[: len(reply) - 7]
+        return reply
+
+
 class DNS:
-    def __init__(self, zone: str = "example.test", records: dict | None = None, servfail: set | None = None):
+    def __init__(self, zone: str = "example.test", records: dict | None = None, servfail: set | None = None,
+                 malformed: set | None = None):
         self.resolver = ZoneResolver(zone, records or {}, servfail or set())
+        self.resolver.malformed = malformed or set()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
-        self.server = DNSServer(self.resolver, port=self.port, address="127.0.0.1")
+        self.server = DNSServer(self.resolver, port=self.port, address="127.0.0.1", handler=MalformingHandler)
         self.server.start_thread()
 
     def stop(self):
@@ -160,6 +173,11 @@ class Upstream:
                 send("221 2.0.0 Bye\r\n")
                 return
             elif verb == "AUTH":
+                self.auth_lines = [text]
+                if text.upper() == "AUTH LOGIN":
+                    for prompt in ("334 VXNlcm5hbWU6\r\n", "334 UGFzc3dvcmQ6\r\n"):
+                        send(prompt)
+                        self.auth_lines.append(rfile.readline(65536).decode().rstrip("\r\n"))
                 send(self.reply_for("auth", text, "235 2.7.0 Authenticated\r\n"))
             else:
                 send("502 5.5.2 Error: command not recognized\r\n")

@@ -45,8 +45,8 @@ def upstream():
 def dns():
     servers = []
 
-    def make(records, servfail=()):
-        server = DNS("example.test", records, set(servfail))
+    def make(records, servfail=(), malformed=()):
+        server = DNS("example.test", records, set(servfail), set(malformed))
         servers.append(server)
         return server
 
@@ -314,3 +314,58 @@ def test_delay_warning_is_sent_once(relay_factory, upstream):
     assert fields["Action"] == "delayed" and fields["Status"] == "4.3.0"
     rows = relay.recipients(qid)
     assert rows[0]["state"] in ("deferred", "active") and rows[0]["warned"] == 1
+
+
+@pytest.mark.parametrize("mechanisms", ["PLAIN LOGIN", "LOGIN"])
+def test_smarthost_auth_with_password_file(relay_factory, upstream, workdir, mechanisms):
+    up = upstream(extensions=("PIPELINING", f"AUTH {mechanisms}", "ENHANCEDSTATUSCODES"))
+    secret = workdir / "provider.secret"
+    secret.write_text("s3cret pass\n")
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\ntls = "none"\n'
+                          f'username = "relay"\npassword_file = "{secret}"\n')
+    relay.start_worker()
+    send(relay, "a@example.org", ["b@example.test"])
+    up.wait_for(1)
+    import base64
+    if mechanisms.startswith("PLAIN"):
+        token = up.auth_lines[0].split()[2]
+        assert base64.b64decode(token) == b"\0relay\0s3cret pass"
+    else:
+        assert [base64.b64decode(l) for l in up.auth_lines[1:]] == [b"relay", b"s3cret pass"]
+    assert "s3cret" not in relay.worker_log_text()
+
+
+def test_smarthost_535_defers_never_bounces(relay_factory, upstream, workdir):
+    up = upstream(extensions=("AUTH PLAIN",), script={"auth": "535 5.7.8 bad credentials\r\n"})
+    secret = workdir / "p.secret"
+    secret.write_text("wrong\n")
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\ntls = "none"\n'
+                          f'username = "relay"\npassword_file = "{secret}"\n[delivery]\nmin_backoff = "1h"\n')
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["b@example.test"])
+    rows = relay.wait_until(lambda: [r for r in relay.recipients(qid) if r["attempts"] >= 1], what="an attempt")
+    assert rows[0]["state"] == "deferred" and rows[0]["last_dsn"] == "4.7.8"
+    assert "535 5.7.8 bad credentials" in rows[0]["last_reply"]
+
+
+def test_auth_is_never_sent_in_plaintext_unless_tls_none(relay_factory, upstream, workdir):
+    up = upstream(extensions=("AUTH PLAIN",))
+    secret = workdir / "p.secret"
+    secret.write_text("pw\n")
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          f'username = "relay"\npassword_file = "{secret}"\n[delivery]\nmin_backoff = "1h"\n')
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["b@example.test"])
+    rows = relay.wait_until(lambda: [r for r in relay.recipients(qid) if r["attempts"] >= 1], what="an attempt")
+    assert rows[0]["state"] == "deferred" and up.connections == 0
+
+
+def test_malformed_dns_answer_defers(relay_factory, dns):
+    zone = dns({"cut.example.test": [("MX", (10, "mx.cut.example.test"))]}, malformed={"cut.example.test"})
+    relay = relay_factory(mx_config(zone.port, 25))
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["x@cut.example.test"])
+    rows = relay.wait_until(lambda: [r for r in relay.recipients(qid) if r["attempts"] >= 1], what="an attempt")
+    assert rows[0]["state"] == "deferred" and rows[0]["last_dsn"] == "4.4.3", dict(rows[0])
+    assert "cut.example.test" in rows[0]["last_reply"]
+    assert relay.worker.poll() is None
