@@ -29,6 +29,7 @@ let package = Package(
             dependencies: [
                 "SMTPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -93,7 +94,7 @@ let package = Package(
         .target(
             name: "Listener",
             dependencies: [
-                "SMTPServer", "Spool", "RelayConfig", "Control",
+                "SMTPServer", "Spool", "RelayConfig", "Control", "RelayDNS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

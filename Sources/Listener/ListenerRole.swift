@@ -2,6 +2,7 @@ import Control
 import Logging
 import NIOCore
 import RelayConfig
+import RelayDNS
 import SMTPCore
 import SMTPServer
 import ServiceLifecycle
@@ -21,6 +22,7 @@ public final class ListenerRole: Service {
     private let sink: SpoolMessageSink
     private let postmaster: Mailbox
     private let kicker: KickSender
+    private let names: ClientNameResolver?
 
     /// - Parameters:
     ///   - configuration: the effective configuration.
@@ -34,6 +36,10 @@ public final class ListenerRole: Service {
         self.limiter = ConnectionLimiter(
             maximumTotal: configuration.limits.maxConnections,
             maximumPerAddress: configuration.limits.maxConnectionsPerIP)
+        // Reverse lookups for Received: headers; without a resolver every client is `unknown`.
+        names = (try? DNSResolver(
+            configuration: DNSResolver.Configuration(servers: configuration.dns.servers, timeout: configuration.dns.timeout)
+        )).map(ClientNameResolver.init)
         let kicker = KickSender(socketPath: configuration.runDir + "/" + ControlProtocol.socketName, logger: logger)
         self.kicker = kicker
         self.sink = SpoolMessageSink(
@@ -105,6 +111,11 @@ public final class ListenerRole: Service {
             registry.remove(channel)
         }
         let sessionID = sessionIDs.next()
+        let clientName = SMTPClientName(names?.knownName(for: address) ?? "unknown")
+        if let names, names.knownName(for: address) == nil {
+            // Bridges the lookup to the session: the name is read when a message begins.
+            Task { clientName.name = await names.name(for: address) }
+        }
         let clientMayRelay = IPAddress(address).map { ip in
             configuration.relay.allowNetworks.contains { $0.contains(ip) }
         } ?? false
@@ -134,7 +145,7 @@ public final class ListenerRole: Service {
             sink: sink,
             info: SMTPSessionInfo(
                 sessionID: sessionID, clientAddress: address, clientPort: port,
-                listenerName: "\(listener.address)"),
+                listenerName: "\(listener.address)", clientName: clientName),
             logger: sessionLogger)
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(handler)

@@ -28,9 +28,10 @@ final class SpoolMessageSink: SMTPMessageSink, Sendable {
         let arrival = Date().timeIntervalSince1970
         let buffer = spool.makeBodyBuffer(queueID: queueID, allocator: allocator)
         let protocolName = envelope.extended ? "ESMTP" : "SMTP"
-        // XXX: reverse DNS needs the resolver of the delivery issue; until then the name is `unknown`.
+        // The reverse lookup started with the session; if it has not finished, `unknown`.
         let client = MessageClient(
-            sessionID: session.sessionID, address: session.clientAddress, port: session.clientPort, name: "unknown",
+            sessionID: session.sessionID, address: session.clientAddress, port: session.clientPort,
+            name: session.clientName.name,
             heloName: envelope.heloName, protocolName: protocolName)
         let received = ReceivedHeader(
             heloName: envelope.heloName, clientName: client.name, clientAddress: client.address, hostname: hostname,

@@ -32,6 +32,7 @@ public struct DNSMessage: Sendable, Hashable {
         case aaaa([UInt8])
         case mx(preference: UInt16, exchange: String)
         case cname(String)
+        case ptr(String)
         /// Only the minimum TTL matters here: it bounds negative caching (RFC 2308 §5).
         case soa(minimum: UInt32)
         case txt([String])
@@ -167,6 +168,8 @@ public struct DNSMessage: Sendable, Hashable {
                 data = .mx(preference: preference, exchange: try self.name())
             case .cname:
                 data = .cname(try self.name())
+            case .ptr:
+                data = .ptr(try self.name())
             case .soa:
                 _ = try self.name()
                 _ = try self.name()

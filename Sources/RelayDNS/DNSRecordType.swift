@@ -3,6 +3,7 @@ public enum DNSRecordType: UInt16, Sendable, Hashable, CustomStringConvertible {
     case a = 1
     case cname = 5
     case soa = 6
+    case ptr = 12
     case mx = 15
     case txt = 16
     case aaaa = 28
@@ -13,6 +14,7 @@ public enum DNSRecordType: UInt16, Sendable, Hashable, CustomStringConvertible {
         case .a: "A"
         case .cname: "CNAME"
         case .soa: "SOA"
+        case .ptr: "PTR"
         case .mx: "MX"
         case .txt: "TXT"
         case .aaaa: "AAAA"

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import SMTPCore
 
@@ -23,16 +24,37 @@ public protocol SMTPMessageWriter: AnyObject {
     func abort()
 }
 
+/// The client's name for trace headers, filled in when a lookup finishes (possibly after the
+/// session began); `unknown` until then.
+public final class SMTPClientName: Sendable {
+    private let value = NIOLockedValueBox("unknown")
+
+    public init(_ name: String = "unknown") {
+        value.withLockedValue { $0 = name }
+    }
+
+    public var name: String {
+        get { value.withLockedValue { $0 } }
+        set { value.withLockedValue { $0 = newValue } }
+    }
+}
+
 /// Facts about one SMTP session that a sink or a log line may need.
 public struct SMTPSessionInfo: Sendable {
     public var sessionID: String
+    /// Forward-confirmed reverse name of the client, as far as known.
+    public var clientName: SMTPClientName
     /// The client's IP address, without port.
     public var clientAddress: String
     public var clientPort: Int
     /// The listener's address, as configured.
     public var listenerName: String
 
-    public init(sessionID: String, clientAddress: String, clientPort: Int, listenerName: String) {
+    public init(
+        sessionID: String, clientAddress: String, clientPort: Int, listenerName: String,
+        clientName: SMTPClientName = SMTPClientName()
+    ) {
+        self.clientName = clientName
         self.sessionID = sessionID
         self.clientAddress = clientAddress
         self.clientPort = clientPort

@@ -4,7 +4,7 @@ import smtplib
 import subprocess
 
 RECEIVED = re.compile(
-    rb"^Received: from (?P<helo>\S+) \(unknown \[127\.0\.0\.1\]\)\r\n"
+    rb"^Received: from (?P<helo>\S+) \(localhost \[127\.0\.0\.1\]\)\r\n"
     rb"\tby relay\.test \(Relay\) with (?P<proto>E?SMTP) id (?P<id>[0-9A-Z]{12,20})"
     rb"(?:\r\n\tfor <(?P<rcpt>[^>]+)>)?; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n")
 
