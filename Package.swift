@@ -66,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "RelayDNS",
-            dependencies: ["CAres"]
+            dependencies: ["CAres", "CRelayShims"]
         ),
         .target(
             name: "DeliveryCore",

@@ -1,11 +1,6 @@
 #ifndef RELAY_CARES_SHIMS_H
 #define RELAY_CARES_SHIMS_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include <fcntl.h>
-#include <unistd.h>
 #include <string.h>
 #include <poll.h>
 #include <ares.h>
@@ -28,8 +23,5 @@ static inline int CAresShims_init(ares_channel *channel, int timeout_ms, int tri
     return ares_init_options(channel, &options,
                              ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ);
 }
-
-// pipe2 needs _GNU_SOURCE, which Swift's Glibc import does not set.
-static inline int CAresShims_pipe(int fds[2]) { return pipe2(fds, O_NONBLOCK | O_CLOEXEC); }
 
 #endif

@@ -1,4 +1,5 @@
 internal import CAres
+internal import CRelayShims
 import Foundation
 import Synchronization
 
@@ -84,7 +85,7 @@ private final class AresEngine: @unchecked Sendable {
         }
         self.channel = channel
         var fds: [Int32] = [0, 0]
-        guard CAresShims_pipe(&fds) == 0 else {
+        guard CRelayShims_pipe_nonblocking(&fds) == 0 else {
             ares_destroy(channel)
             throw DNSError(.serverFailure, "cannot create a pipe: \(String(cString: strerror(errno)))")
         }

@@ -7,4 +7,8 @@
 /// Returns 0 and sets *uid, or -1 with errno set.
 int CRelayShims_peer_uid(int fd, uid_t *uid);
 
+/// pipe2(fds, O_NONBLOCK | O_CLOEXEC): pipe2 needs _GNU_SOURCE, which must not leak into
+/// headers that Swift modules share (it changes the layout names of fd_set).
+int CRelayShims_pipe_nonblocking(int fds[2]);
+
 #endif
