@@ -24,12 +24,10 @@ build: deps
 build-release: deps
 	$(SWIFT) build -c release
 
-# Both roles in the foreground until Ctrl-C (the supervisor, `relayd serve`, comes later).
+# The supervisor runs both roles in the foreground until Ctrl-C.
 run: build
 	mkdir -p run
-	.build/debug/relayd worker -c $(CONFIG) & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	.build/debug/relayd listener -c $(CONFIG)
+	.build/debug/relayd serve -c $(CONFIG)
 
 unit: build
 	$(SWIFT) test --disable-xctest

@@ -96,6 +96,7 @@ let package = Package(
             dependencies: [
                 "SMTPServer", "Spool", "RelayConfig", "Control", "RelayDNS",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "relayd",
             dependencies: [
-                "Listener", "Delivery", "RelayConfig", "RelayLog",
+                "Listener", "Delivery", "RelayConfig", "RelayLog", "CRelayShims",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

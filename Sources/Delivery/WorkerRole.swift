@@ -26,7 +26,14 @@ public final class WorkerRole: Service {
     /// How often the spool is checked when nothing else wakes the scheduler.
     static let pollInterval = TimeAmount.milliseconds(500)
 
-    public init(configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger) {
+    /// Told once the control socket is up.
+    private let onReady: @Sendable () -> Void
+
+    public init(
+        configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger,
+        onReady: @escaping @Sendable () -> Void = {}
+    ) {
+        self.onReady = onReady
         self.configuration = configuration
         self.spool = spool
         self.group = group
@@ -71,6 +78,7 @@ public final class WorkerRole: Service {
         }
         try control.start()
         defer { control.stop() }
+        onReady()
         logger.notice("worker started", metadata: ["concurrency": "\(configuration.delivery.concurrency)"])
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { tasks in

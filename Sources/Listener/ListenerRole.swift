@@ -1,5 +1,6 @@
 import Control
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import RelayConfig
 import RelayDNS
@@ -12,6 +13,8 @@ import Spool
 /// the spool before answering `250`. On graceful shutdown it stops accepting, closes idle
 /// sessions with `421`, lets open transactions finish until `shutdown_timeout`, then ends.
 public final class ListenerRole: Service {
+    /// The configuration new sessions use; `reload` replaces it.
+    private let current: NIOLockedValueBox<RelayConfiguration>
     private let configuration: RelayConfiguration
     private let spool: Spool
     private let group: any EventLoopGroup
@@ -28,8 +31,16 @@ public final class ListenerRole: Service {
     ///   - configuration: the effective configuration.
     ///   - spool: the opened spool.
     ///   - group: event loops for the sessions.
-    public init(configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger) {
+    /// Told once every listening socket is bound.
+    private let onReady: @Sendable () -> Void
+
+    public init(
+        configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger,
+        onReady: @escaping @Sendable () -> Void = {}
+    ) {
         self.configuration = configuration
+        self.current = NIOLockedValueBox(configuration)
+        self.onReady = onReady
         self.spool = spool
         self.group = group
         self.logger = logger
@@ -69,6 +80,7 @@ public final class ListenerRole: Service {
                 ])
             servers.append(server)
         }
+        onReady()
         // Wait for SIGTERM (graceful shutdown) or cancellation.
         try? await gracefulShutdown()
         logger.notice("shutting down", metadata: ["sessions": "\(registry.count)"])
@@ -90,7 +102,24 @@ public final class ListenerRole: Service {
         logger.notice("stopped")
     }
 
+    /// Applies a new configuration to new sessions: limits, access rules, hostname. Listening
+    /// addresses, connection counts and the spool stay as they were started; a change there
+    /// needs a restart, and the log says so.
+    public func reload(_ new: RelayConfiguration) {
+        current.withLockedValue { $0 = new }
+        if new.listeners.map(\.address) != configuration.listeners.map(\.address) || new.spoolDir != configuration.spoolDir {
+            logger.warning("reload: listener addresses or spool_dir changed; restart to apply them")
+        }
+        if new.limits.maxConnections != configuration.limits.maxConnections
+            || new.limits.maxConnectionsPerIP != configuration.limits.maxConnectionsPerIP
+        {
+            logger.warning("reload: connection limits changed; restart to apply them")
+        }
+        logger.notice("reloaded")
+    }
+
     private func initialize(_ channel: any Channel, listener: ListenerConfiguration) -> EventLoopFuture<Void> {
+        let configuration = current.withLockedValue { $0 }
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         let port = channel.remoteAddress?.port ?? 0
         switch limiter.admit(address) {

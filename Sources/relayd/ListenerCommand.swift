@@ -32,7 +32,10 @@ struct ListenerCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.temporaryFailure)
         }
         let group = SMTPServerBootstrap.makeEventLoopGroup()
-        let role = ListenerRole(configuration: configuration, spool: spool, group: group, logger: logger)
+        let role = ListenerRole(
+            configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady)
+        let reloads = onReloadSignal(config, logger: logger) { role.reload($0) }
+        defer { reloads.cancel() }
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: role)],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Delivery
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import SMTPServer
 import ServiceLifecycle
@@ -28,12 +29,22 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.temporaryFailure)
         }
         let group = SMTPServerBootstrap.makeEventLoopGroup()
-        let role = WorkerRole(configuration: configuration, spool: spool, group: group, logger: logger)
+        let role = WorkerRole(
+            configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady)
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: role)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: Logger(label: "relay.lifecycle")))
+        // Reload: deliveries in flight finish, then the worker starts over as the same process
+        // (exec) with the new file, so every new attempt uses the new routes and settings.
+        let restart = NIOLockedValueBox(false)
+        let reloads = onReloadSignal(config, logger: logger) { _ in
+            logger.notice("reload: draining deliveries, then restarting with the new configuration")
+            restart.withLockedValue { $0 = true }
+            Task { await services.triggerGracefulShutdown() }  // bridges the signal to the service group
+        }
+        defer { reloads.cancel() }
         do {
             try await services.run()
         } catch {
@@ -43,5 +54,17 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         spool.close()
         try await group.shutdownGracefully()
+        if restart.withLockedValue({ $0 }) { reexecute() }
+    }
+
+    /// Replaces this process with a fresh run of the same command line (same pid for systemd
+    /// and the supervisor). Returns only if exec fails.
+    private func reexecute() {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        var arguments = CommandLine.arguments.map { strdup($0) }
+        arguments.append(nil)
+        execv(executable, &arguments)
+        FileHandle.standardError.write(Data("relayd: cannot restart for reload: \(String(cString: strerror(errno)))\n".utf8))
     }
 }

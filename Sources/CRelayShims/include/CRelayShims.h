@@ -11,4 +11,9 @@ int CRelayShims_peer_uid(int fd, uid_t *uid);
 /// headers that Swift modules share (it changes the layout names of fd_set).
 int CRelayShims_pipe_nonblocking(int fds[2]);
 
+/// Sends `state` (e.g. "READY=1") to systemd's $NOTIFY_SOCKET, if set (sd_notify(3) protocol:
+/// one datagram on a Unix socket; a leading '@' names an abstract socket).
+/// Returns 1 if sent, 0 if NOTIFY_SOCKET is unset, -1 on error.
+int CRelayShims_sd_notify(const char *state);
+
 #endif

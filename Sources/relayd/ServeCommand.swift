@@ -1,0 +1,22 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `relayd serve`: the supervisor of the listener and the worker.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the listener and the worker as supervised child processes (restart on crash, drain on SIGTERM, reload on SIGHUP).")
+
+    @OptionGroup var config: ConfigurationOption
+
+    func run() throws {
+        // Refuse a bad file here, once, rather than in two crash-looping children.
+        let configuration = try config.load()
+        bootstrapLogging(configuration.log)
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
+        let path = URL(fileURLWithPath: config.resolvedPath).standardizedFileURL.path
+        Supervisor(executable: executable, configPath: path, logger: Logger(label: "relay.supervisor")).run()
+    }
+}

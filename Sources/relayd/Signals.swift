@@ -1,0 +1,34 @@
+import CRelayShims
+import Foundation
+import Logging
+import RelayConfig
+
+/// Says that a role is ready: to the supervisor (a line on stdout) when run by `relayd serve`,
+/// else to systemd (READY=1 on $NOTIFY_SOCKET, when set).
+func announceReady() {
+    if ProcessInfo.processInfo.environment["RELAYD_SUPERVISED"] == "1" {
+        FileHandle.standardOutput.write(Data("READY\n".utf8))
+    } else {
+        _ = CRelayShims_sd_notify("READY=1")
+    }
+}
+
+/// Calls `reload` with the re-read configuration on every SIGHUP; a file that does not load is
+/// refused with a log line, and the running configuration stays.
+/// - Returns: the signal source; keep it for as long as reloads should work.
+func onReloadSignal(
+    _ option: ConfigurationOption, logger: Logger, reload: @escaping @Sendable (RelayConfiguration) -> Void
+) -> any DispatchSourceSignal {
+    signal(SIGHUP, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "relayd.reload"))
+    let path = option.resolvedPath
+    source.setEventHandler {
+        do {
+            reload(try RelayConfiguration.load(path: path))
+        } catch {
+            logger.error("reload refused; keeping the running configuration", metadata: ["reason": "\(error)"])
+        }
+    }
+    source.resume()
+    return source
+}
