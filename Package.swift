@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "relayctl",
             dependencies: [
-                "Spool", "RelayConfig",
+                "Spool", "RelayConfig", "Control",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -60,21 +60,11 @@ public final class WorkerRole: Service {
             store: store, policy: policy, delayWarning: configuration.delivery.delayWarning?.seconds, logger: logger,
             bounces: BounceFactory(hostname: configuration.hostname, postmaster: configuration.postmasterAddress, spool: spool))
         let started = Date().timeIntervalSince1970
+        let administration = QueueAdministration(spool: spool)
         let control = ControlServer(
             path: configuration.runDir + "/" + ControlProtocol.socketName, logger: logger
         ) { [self] request in
-            switch request.command {
-            case "kick":
-                wake.signal()
-                return .success()
-            case "status":
-                let inFlight = scheduler.withLockedValue { $0.total }
-                return .success([
-                    "pid": "\(getpid())", "up_since": "\(Int(started))", "deliveries_in_flight": "\(inFlight)",
-                ])
-            default:
-                return .failure("unknown_command", "unknown command \(request.command)")
-            }
+            handle(request, started: started, store: store, administration: administration, recorder: recorder)
         }
         try control.start()
         defer { control.stop() }
@@ -116,6 +106,86 @@ public final class WorkerRole: Service {
     /// Messages one delivery job carries to its destination, one after another over the same
     /// connection: fewer scheduling passes and claims, and the connection stays busy.
     static let messagesPerJob = 8
+
+    /// Answers one control request (docs/CONTROL-PROTOCOL.md).
+    private func handle(
+        _ request: ControlRequest, started: Double, store: DeliveryStore, administration: QueueAdministration,
+        recorder: OutcomeRecorder
+    ) -> ControlResponse {
+        let arguments = request.arguments
+        let selection: QueueSelection? =
+            if arguments["all"] == "1" { .all }
+            else if let domain = arguments["domain"], !domain.isEmpty { .domain(domain) }
+            else if let ids = arguments["ids"], !ids.isEmpty { .ids(ids.split(separator: ",").map(String.init)) }
+            else { nil }
+        func answer(_ outcome: QueueAdministration.Outcome) -> ControlResponse {
+            wake.signal()
+            return .success(["messages": "\(outcome.messages)", "unknown": outcome.unknownIDs.joined(separator: ",")])
+        }
+        let now = Date().timeIntervalSince1970
+        do {
+            switch request.command {
+            case "kick":
+                wake.signal()
+                return .success()
+            case "status":
+                let state = scheduler.withLockedValue { $0 }
+                return .success([
+                    "pid": "\(getpid())", "up_since": "\(Int(started))", "deliveries_in_flight": "\(state.total)",
+                    "paused": state.pausedAll ? "1" : "0",
+                    "paused_destinations": state.pausedDomains.sorted().joined(separator: ","),
+                ])
+            case "pause", "resume":
+                let pausing = request.command == "pause"
+                scheduler.withLockedValue { state in
+                    if let domain = arguments["domain"], !domain.isEmpty {
+                        if pausing { state.pausedDomains.insert(domain.lowercased()) } else { state.pausedDomains.remove(domain.lowercased()) }
+                    } else {
+                        state.pausedAll = pausing
+                        if !pausing { state.pausedDomains.removeAll() }
+                    }
+                }
+                logger.notice("\(request.command)d", metadata: ["domain": "\(arguments["domain"] ?? "*")"])
+                wake.signal()
+                return .success()
+            case "flush", "hold", "release", "delete", "bounce":
+                guard let selection else { return .failure("bad_request", "name queue ids, a domain, or all") }
+                switch request.command {
+                case "flush":
+                    scheduler.withLockedValue { $0.clearBackoff() }
+                    ready.withLockedValue { $0 = ReadyQueue(loadedAt: 0) }
+                    return answer(try administration.flush(selection, now: now))
+                case "hold":
+                    ready.withLockedValue { $0 = ReadyQueue(loadedAt: 0) }
+                    return answer(try administration.hold(selection))
+                case "release": return answer(try administration.release(selection, now: now))
+                case "delete":
+                    ready.withLockedValue { $0 = ReadyQueue(loadedAt: 0) }
+                    return answer(try administration.delete(selection))
+                default:
+                    guard case .ids(let queueIDs) = selection else {
+                        return .failure("bad_request", "bounce takes queue ids")
+                    }
+                    let (found, unknown) = try administration.pendingMessageIDs(queueIDs)
+                    ready.withLockedValue { $0 = ReadyQueue(loadedAt: 0) }
+                    var bounced = 0
+                    for id in found {
+                        guard let message = try store.pendingMessage(id: id), !message.recipients.isEmpty else { continue }
+                        let results = Dictionary(uniqueKeysWithValues: message.recipients.map {
+                            ($0.id, AttemptResult(outcome: .bounced(status: "5.0.0"), reply: "returned to sender by the postmaster", relay: "none"))
+                        })
+                        _ = recorder.record(message, results: results, body: try store.bodyChunks(messageID: id))
+                        bounced += 1
+                    }
+                    return answer(QueueAdministration.Outcome(messages: bounced, unknownIDs: unknown))
+                }
+            default:
+                return .failure("unknown_command", "unknown command \(request.command)")
+            }
+        } catch {
+            return .failure("failed", "\(error)")
+        }
+    }
 
     /// Chooses what to start now and claims it, in one transaction.
     ///
@@ -268,10 +338,16 @@ struct ReadyQueue: Sendable {
 /// Deliveries in flight, and destinations that just failed as a whole.
 struct SchedulerState: Sendable {
     private(set) var total = 0
+    /// `relayctl pause` with no domain.
+    var pausedAll = false
+    /// `relayctl pause --domain D`: MX destinations of these domains.
+    var pausedDomains = Set<String>()
     private var perDestination: [Destination: Int] = [:]
     private var backoff: [Destination: Double] = [:]
 
     mutating func admit(_ destination: Destination, now: Double, total limit: Int, perDestination destinationLimit: Int) -> Bool {
+        if pausedAll { return false }
+        if case .mx(let domain) = destination.kind, pausedDomains.contains(domain) { return false }
         if let until = backoff[destination] {
             guard until <= now else { return false }
             backoff[destination] = nil
@@ -290,6 +366,11 @@ struct SchedulerState: Sendable {
 
     mutating func backOff(_ destination: Destination, until time: Double) {
         backoff[destination] = time
+    }
+
+    /// Forgets destination backoffs (`relayctl queue flush`).
+    mutating func clearBackoff() {
+        backoff.removeAll()
     }
 }
 

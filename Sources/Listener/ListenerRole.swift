@@ -1,4 +1,5 @@
 import Control
+import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -81,8 +82,18 @@ public final class ListenerRole: Service {
             servers.append(server)
         }
         onReady()
+        // relayctl status reads this file: the listener has no control socket of its own.
+        let statusPath = configuration.runDir + "/listener.status"
+        let started = Int(Date().timeIntervalSince1970)
+        let registry = registry
+        let statusTask = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
+            let text = "{\"pid\":\(getpid()),\"up_since\":\(started),\"sessions\":\(registry.count)}\n"
+            try? Data(text.utf8).write(to: URL(fileURLWithPath: statusPath), options: .atomic)
+        }
         // Wait for SIGTERM (graceful shutdown) or cancellation.
         try? await gracefulShutdown()
+        statusTask.cancel()
+        unlink(statusPath)
         logger.notice("shutting down", metadata: ["sessions": "\(registry.count)"])
         for server in servers { try? await server.close() }
         registry.broadcast(SMTPShutdownRequested())

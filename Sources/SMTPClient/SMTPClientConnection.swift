@@ -36,8 +36,18 @@ public final class SMTPClientConnection: Sendable {
             }.get()
             return SMTPClientConnection(channel: channel, handler: handler, remote: remote)
         } catch {
-            throw SMTPClientError(.connectFailed, "connect to \(remote): \(error)")
+            throw SMTPClientError(.connectFailed, "connect to \(remote): \(Self.reason(error))")
         }
+    }
+
+    /// A connection failure in the words of strerror(3), not NIO's type dump.
+    static func reason(_ error: any Error) -> String {
+        if let failure = error as? NIOConnectionError {
+            return failure.connectionErrors.first.map { reason($0.error) } ?? "no address to connect to"
+        }
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if case ChannelError.connectTimeout = error { return "connection timed out" }
+        return "\(error)"
     }
 
     private init(channel: any Channel, handler: NIOLoopBound<SMTPReplyHandler>, remote: String) {

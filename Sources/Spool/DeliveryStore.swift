@@ -125,6 +125,36 @@ public final class DeliveryStore: Sendable {
         }
     }
 
+    /// A message with its recipients that are waiting or held (not active, not finished), for
+    /// an operator's bounce.
+    public func pendingMessage(id: Int64) throws -> DueMessage? {
+        try database.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id, queue_id, arrival_time, sender, size, body_type, smtputf8, dsn_ret, dsn_envid, kind
+                        FROM messages WHERE id = ?
+                        """, arguments: [id])
+            else { return nil }
+            let recipients = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, address, dsn_notify, dsn_orcpt, attempts, warned FROM recipients
+                    WHERE message_id = ? AND state IN ('queued', 'deferred', 'held') ORDER BY id
+                    """, arguments: [id]
+            ).map { r in
+                DueRecipient(
+                    id: r["id"], address: r["address"], notify: r["dsn_notify"], originalRecipient: r["dsn_orcpt"],
+                    attempts: r["attempts"], warned: r["warned"] != 0)
+            }
+            return DueMessage(
+                id: id, queueID: row["queue_id"], arrivalTime: row["arrival_time"], sender: row["sender"],
+                size: row["size"], bodyType: row["body_type"], smtputf8: row["smtputf8"] != 0,
+                dsnReturn: row["dsn_ret"], dsnEnvelopeID: row["dsn_envid"], kind: row["kind"], recipients: recipients)
+        }
+    }
+
     /// The earliest next attempt of any waiting recipient.
     public func nextDueTime() throws -> Double? {
         try database.read { db in

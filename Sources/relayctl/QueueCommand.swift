@@ -6,7 +6,11 @@ import Spool
 /// `relayctl queue`: the queue, read from the spool (works with the daemons down).
 struct QueueCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "queue", abstract: "Show the queue.", subcommands: [QueueListCommand.self],
+        commandName: "queue", abstract: "Show and steer the queue.",
+        subcommands: [
+            QueueListCommand.self, ShowCommand.self, CatCommand.self, FlushCommand.self, HoldCommand.self,
+            ReleaseCommand.self, DeleteCommand.self, BounceCommand.self,
+        ],
         defaultSubcommand: QueueListCommand.self)
 }
 
@@ -20,8 +24,7 @@ struct QueueListCommand: ParsableCommand {
         case queued, deferred, held, active
     }
 
-    @Option(name: [.customShort("c"), .customLong("config")], help: "Configuration file (default: $RELAYD_CONFIG or /etc/relayd/relayd.conf).")
-    var configPath: String?
+    @OptionGroup var options: RelayctlOptions
 
     @Flag(help: "One JSON object per message and line (postqueue -j member names).")
     var json = false
@@ -36,20 +39,11 @@ struct QueueListCommand: ParsableCommand {
     var sender: String?
 
     func run() throws {
-        let path = configPath ?? ProcessInfo.processInfo.environment["RELAYD_CONFIG"] ?? "/etc/relayd/relayd.conf"
-        let configuration: RelayConfiguration
-        do {
-            configuration = try RelayConfiguration.load(path: path)
-        } catch {
-            FileHandle.standardError.write(Data("relayctl: \(error)\n".utf8))
-            throw ExitCode(78)
-        }
         let messages: [QueuedMessage]
         do {
-            messages = try SpoolReader(directory: configuration.spoolDir).pendingMessages()
-        } catch {
-            FileHandle.standardError.write(Data("relayctl: \(error)\n".utf8))
-            throw ExitCode(69)
+            messages = try options.reader().pendingMessages()
+        } catch let error as SpoolError {
+            fail("\(error)", code: 69)
         }
         let selected = messages.filter(matches)
         if json {

@@ -6,6 +6,6 @@ struct Relayctl: ParsableCommand {
         commandName: "relayctl",
         abstract: "Look at and steer Relay's queue.",
         version: "0.1.0",
-        subcommands: [QueueCommand.self]
+        subcommands: [QueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, ReloadCommand.self]
     )
 }

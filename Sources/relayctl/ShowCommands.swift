@@ -1,0 +1,182 @@
+import ArgumentParser
+import Control
+import Foundation
+import Spool
+
+/// `relayctl queue show ID`: envelope, per-recipient state and attempt history.
+struct ShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Envelope, per-recipient state and attempt history of a message.")
+    @OptionGroup var options: RelayctlOptions
+    @Argument(help: "Queue id.") var id: String
+    @Flag(help: "One JSON object (the listing's members plus attempts and client).") var json = false
+
+    func run() throws {
+        guard let details = try options.reader().details(queueID: id) else { fail("\(id): no such message in the queue", code: 65) }
+        if json {
+            print(QueueJSON.details(details))
+            return
+        }
+        let message = details.message
+        print("queue id:  \(message.queueID) (\(message.queueName))")
+        print("arrival:   \(Date(timeIntervalSince1970: message.arrivalTime))")
+        print("size:      \(message.size)")
+        print("sender:    <\(message.sender)>")
+        print("client:    \(details.heloName) [\(details.clientAddress)]")
+        for recipient in message.recipients {
+            var line = "recipient: <\(recipient.address)> \(recipient.state), \(recipient.attempts) attempt(s)"
+            if recipient.state != "held" { line += ", next \(Date(timeIntervalSince1970: recipient.nextAttempt))" }
+            if let reply = recipient.lastReply { line += ", last: \(reply)" }
+            print(line)
+        }
+        for attempt in details.attempts {
+            print("attempt:   \(Date(timeIntervalSince1970: attempt.time)) <\(attempt.recipient)> \(attempt.relay ?? "-") \(attempt.dsn ?? "-") \(attempt.reply ?? "")")
+        }
+    }
+}
+
+/// `relayctl queue cat ID`: the stored message, byte for byte.
+struct CatCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cat", abstract: "The stored message, byte for byte.")
+    @OptionGroup var options: RelayctlOptions
+    @Argument(help: "Queue id.") var id: String
+
+    func run() throws {
+        guard let chunks = try options.reader().text(queueID: id) else { fail("\(id): no such message in the queue", code: 65) }
+        for chunk in chunks { FileHandle.standardOutput.write(chunk) }
+    }
+}
+
+/// `relayctl status`: roles, uptime, queue counts, deliveries in flight, sessions.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "Roles up, uptime, queue counts by state, active deliveries.")
+    @OptionGroup var options: RelayctlOptions
+    @Flag(help: "One JSON object.") var json = false
+
+    func run() throws {
+        let configuration = try options.configuration()
+        let counts = try options.reader().counts()
+        // The worker answers on the control socket; the listener leaves a status file.
+        let worker = (try? ControlStatus.worker(options)) ?? nil
+        let listener = ControlStatus.listener(runDir: configuration.runDir)
+        if json {
+            var object: [String: Any] = ["version": "0.1.0", "queue": counts]
+            let supervisor: Any = ControlStatus.supervisorPID(of: listener?["pid"] as? Int ?? worker?.pid) ?? NSNull()
+            object["supervisor"] = ["pid": supervisor]
+            object["listener"] = [
+                "pid": listener?["pid"] ?? NSNull(), "up_since": listener?["up_since"] ?? NSNull(),
+                "sessions": listener?["sessions"] ?? NSNull(),
+            ] as [String: Any]
+            object["worker"] = [
+                "pid": worker?.pid ?? NSNull(), "up_since": worker?.upSince ?? NSNull(), "paused": worker?.paused ?? false,
+                "paused_destinations": worker?.pausedDestinations ?? [], "deliveries_in_flight": worker?.inFlight ?? 0,
+            ] as [String: Any]
+            print(QueueJSON.encode(object))
+            return
+        }
+        print("listener:  " + (listener.map { "up, pid \($0["pid"] ?? "?"), \($0["sessions"] ?? 0) session(s)" } ?? "down"))
+        if let worker {
+            let paused = worker.paused ? ", delivery paused" : worker.pausedDestinations.isEmpty ? "" : ", paused for \(worker.pausedDestinations.joined(separator: " "))"
+            print("worker:    up, pid \(worker.pid), \(worker.inFlight) deliveries in flight\(paused)")
+        } else {
+            print("worker:    down")
+        }
+        print("queue:     \(counts["queued", default: 0]) queued, \(counts["active", default: 0]) active, \(counts["deferred", default: 0]) deferred, \(counts["held", default: 0]) held")
+    }
+}
+
+/// `relayctl pause|resume [--domain D]`.
+struct PauseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop delivery (all, or to one destination domain); listening goes on.")
+    @OptionGroup var options: RelayctlOptions
+    @Option(help: "Only mail to this domain's MX hosts.") var domain: String?
+    func run() throws {
+        _ = try options.send("pause", domain.map { ["domain": $0] } ?? [:])
+        print("paused" + (domain.map { " for \($0)" } ?? ""))
+    }
+}
+
+struct ResumeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Restart delivery (all, or to one destination domain).")
+    @OptionGroup var options: RelayctlOptions
+    @Option(help: "Only mail to this domain's MX hosts.") var domain: String?
+    func run() throws {
+        _ = try options.send("resume", domain.map { ["domain": $0] } ?? [:])
+        print("resumed" + (domain.map { " for \($0)" } ?? ""))
+    }
+}
+
+/// `relayctl reload`: re-read the configuration (same as SIGHUP to relayd serve).
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reload", abstract: "Re-read the configuration and TLS files (same as SIGHUP).")
+    @OptionGroup var options: RelayctlOptions
+    func run() throws {
+        _ = try options.configuration()  // a broken file: exit 78 with the reason, nothing signalled
+        let worker = try options.send("status")
+        guard let pid = worker["pid"].flatMap(Int32.init) else { fail("the worker did not say its pid", code: 1) }
+        // Under relayd serve, SIGHUP to the supervisor reaches both roles; else to the worker,
+        // and to the listener named in its status file.
+        if let supervisor = ControlStatus.supervisorPID(of: Int(pid)) {
+            kill(Int32(supervisor), SIGHUP)
+        } else {
+            kill(pid, SIGHUP)
+            let listener = ControlStatus.listener(runDir: try options.configuration().runDir)
+            if let listenerPID = listener?["pid"] as? Int { kill(Int32(listenerPID), SIGHUP) }
+        }
+        print("reloading")
+    }
+}
+
+/// Reads the roles' state.
+enum ControlStatus {
+    struct Worker {
+        var pid: Int
+        var upSince: Int
+        var paused: Bool
+        var pausedDestinations: [String]
+        var inFlight: Int
+    }
+
+    static func worker(_ options: RelayctlOptions) throws -> Worker? {
+        let result = try options.sendQuietly("status")
+        guard let result, let pid = result["pid"].flatMap(Int.init) else { return nil }
+        return Worker(
+            pid: pid, upSince: result["up_since"].flatMap(Int.init) ?? 0, paused: result["paused"] == "1",
+            pausedDestinations: (result["paused_destinations"] ?? "").split(separator: ",").map(String.init),
+            inFlight: result["deliveries_in_flight"].flatMap(Int.init) ?? 0)
+    }
+
+    /// The listener's status file, if the listener is up.
+    static func listener(runDir: String) -> [String: Any]? {
+        guard let data = FileManager.default.contents(atPath: runDir + "/listener.status"),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let pid = object["pid"] as? Int, kill(Int32(pid), 0) == 0
+        else { return nil }
+        return object
+    }
+
+    /// The pid of `relayd serve` when `pid`'s parent is one.
+    static func supervisorPID(of pid: Int?) -> Int? {
+        guard let pid, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, let parent = Int(fields[1]),
+            let command = try? String(contentsOfFile: "/proc/\(parent)/cmdline", encoding: .utf8)
+        else { return nil }
+        // The parent runs the same binary with `serve`.
+        let words = command.split(separator: "\0")
+        let sameBinary =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(parent)/exe"))
+            == (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe"))
+        return words.dropFirst().first == "serve" && sameBinary ? parent : nil
+    }
+}
+
+extension RelayctlOptions {
+    /// Like `send`, but nil when the worker is down instead of exiting.
+    func sendQuietly(_ command: String) throws -> [String: String]? {
+        let path = try socketPath ?? (configuration().runDir + "/control.sock")
+        guard let response = try? ControlClient(path: path).send(ControlRequest(command: command)), response.ok else { return nil }
+        return response.result
+    }
+}
