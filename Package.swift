@@ -114,7 +114,8 @@ let package = Package(
         .executableTarget(
             name: "relayctl",
             dependencies: [
-                "Spool", "RelayConfig", "Control",
+                "Spool", "RelayConfig", "Control", "SMTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

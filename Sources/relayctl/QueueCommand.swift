@@ -9,7 +9,7 @@ struct QueueCommand: ParsableCommand {
         commandName: "queue", abstract: "Show and steer the queue.",
         subcommands: [
             QueueListCommand.self, ShowCommand.self, CatCommand.self, FlushCommand.self, HoldCommand.self,
-            ReleaseCommand.self, DeleteCommand.self, BounceCommand.self,
+            ReleaseCommand.self, DeleteCommand.self, BounceCommand.self, ShapeCommand.self,
         ],
         defaultSubcommand: QueueListCommand.self)
 }

@@ -6,6 +6,25 @@ struct Relayctl: ParsableCommand {
         commandName: "relayctl",
         abstract: "Look at and steer Relay's queue.",
         version: "0.1.0",
-        subcommands: [QueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, ReloadCommand.self]
+        subcommands: [QueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, ReloadCommand.self, SendCommand.self]
     )
+
+    /// Invoked as `sendmail` or `mailq` (symlinks), relayctl speaks those programs' language.
+    static func main() {
+        let name = (CommandLine.arguments.first ?? "").split(separator: "/").last.map(String.init) ?? ""
+        let rest = Array(CommandLine.arguments.dropFirst())
+        switch name {
+        case "sendmail":
+            do { try SendmailMode.run(rest) } catch { exit(withError: error) }
+        case "mailq":
+            SendmailMode.mailq(rest.first == "-C" && rest.count > 1 ? rest[1] : nil)
+        default:
+            do {
+                var command = try parseAsRoot()
+                try command.run()
+            } catch {
+                exit(withError: error)
+            }
+        }
+    }
 }

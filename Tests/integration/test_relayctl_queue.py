@@ -49,3 +49,15 @@ def test_listing_and_json_with_daemon_down(relay):
 def test_bad_arguments_exit_64_with_usage(relay):
     out = relayctl(relay, "--state", "lost")
     assert out.returncode == 64 and "Usage:" in out.stderr
+
+
+def test_queue_shape_counts_recipients_by_domain(relay):
+    with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
+        for n in range(2):
+            smtp.sendmail("a@example.org", [f"x{n}@example.com", "y@other.net"], b"Subject: s\r\n\r\nx\r\n")
+    out = relayctl(relay, "shape")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["T", "5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+"]
+    assert lines[1].split()[:3] == ["TOTAL", "4", "4"]
+    assert {l.split()[0]: l.split()[1] for l in lines[2:]} == {"example.com": "2", "other.net": "2"}
