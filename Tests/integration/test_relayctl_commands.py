@@ -134,3 +134,19 @@ def test_a_socket_path_that_is_not_a_socket(relay, workdir):
     out = subprocess.run([str(RELAYCTL), "queue", "flush", "--all", "-s", str(bogus), "-c", str(relay.config)],
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 69 and "not a socket" in out.stderr
+
+
+def test_reload_refuses_a_bad_file_and_applies_a_good_one(served):
+    relay, _ = served
+    good = relay.config.read_text()
+    relay.config.write_text(good + '\n[limits]\nmax_recipients = "many"\n')
+    out = ctl(relay, "reload")
+    assert out.returncode == 78 and "limits.max_recipients" in out.stderr
+    relay.config.write_text(good)
+    out = ctl(relay, "reload")
+    assert out.returncode == 0, out.stderr
+    deadline = time.monotonic() + 20
+    while "event=reloaded" not in relay.log_text() or relay.log_text().count("worker started") < 2:
+        assert time.monotonic() < deadline, relay.log_text()[-2000:]
+        time.sleep(0.1)
+    assert json.loads(ctl(relay, "status", "--json").stdout)["worker"]["pid"] is not None
