@@ -1,4 +1,5 @@
 import Foundation
+import SMTPCore
 
 /// Builds RFC 3464 delivery status notifications: `multipart/report;
 /// report-type=delivery-status` with a human-readable part, the `message/delivery-status` part,
@@ -144,14 +145,5 @@ public struct DeliveryStatusNotification: Sendable {
     }
 
     /// RFC 5322 date in UTC.
-    public static func date(_ time: Double) -> String {
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        var seconds = time_t(time)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(days[Int(parts.tm_wday)]), \(parts.tm_mday) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
-    }
+    public static func date(_ time: Double) -> String { RFC5322Date.string(time) }
 }

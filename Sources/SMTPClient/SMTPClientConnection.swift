@@ -104,53 +104,39 @@ public final class SMTPClientConnection: Sendable {
     public func exchange(_ bytes: ByteBuffer, replies count: Int, timeout: Duration) async throws(SMTPClientError)
         -> [SMTPReply]
     {
+        try await replies(count, after: bytes, timeout: timeout)
+    }
+
+    /// Reads the next reply. - Throws: `.timeout`, `.connectionClosed` or `.protocolViolation`.
+    public func reply(timeout: Duration) async throws(SMTPClientError) -> SMTPReply {
+        try await replies(1, after: nil, timeout: timeout)[0]
+    }
+
+    /// Optionally writes, then waits for `count` replies; a timer closes the channel if they do
+    /// not all come in time, which fails the wait.
+    private func replies(_ count: Int, after bytes: ByteBuffer?, timeout: Duration) async throws(SMTPClientError)
+        -> [SMTPReply]
+    {
         let channel = channel
         let handler = handler
         let remote = remote
         let timedOut = NIOLockedValueBox(false)
         let future = channel.eventLoop.flatSubmit { () -> EventLoopFuture<[SMTPReply]> in
             let loop = channel.eventLoop
-            guard handler.value.unreadReplies == 0 else {
-                channel.close(promise: nil)
-                return loop.makeFailedFuture(SMTPClientError(.protocolViolation, "\(remote) sent a reply before it was due"))
+            if let bytes {
+                guard handler.value.unreadReplies == 0 else {
+                    channel.close(promise: nil)
+                    return loop.makeFailedFuture(SMTPClientError(.protocolViolation, "\(remote) sent a reply before it was due"))
+                }
+                channel.writeAndFlush(bytes, promise: nil)
             }
             let timer = loop.scheduleTask(in: TimeAmount(timeout)) {
                 timedOut.withLockedValue { $0 = true }
                 channel.close(promise: nil)
             }
-            channel.writeAndFlush(bytes, promise: nil)
-            let replies = (0..<count).map { _ in handler.value.nextReply(on: loop) }
-            let all = EventLoopFuture.whenAllSucceed(replies, on: loop)
+            let all = EventLoopFuture.whenAllSucceed((0..<count).map { _ in handler.value.nextReply(on: loop) }, on: loop)
             all.whenComplete { _ in timer.cancel() }
             return all
-        }
-        do {
-            return try await future.get()
-        } catch {
-            if timedOut.withLockedValue({ $0 }) {
-                throw SMTPClientError(.timeout, "timeout waiting for a reply from \(remote)")
-            }
-            if let error = error as? SMTPClientError { throw error }
-            throw SMTPClientError(.connectionClosed, "connection to \(remote) failed: \(error)")
-        }
-    }
-
-    /// Reads the next reply. - Throws: `.timeout`, `.connectionClosed` or `.protocolViolation`.
-    public func reply(timeout: Duration) async throws(SMTPClientError) -> SMTPReply {
-        let loop = channel.eventLoop
-        let handler = handler
-        let channel = channel
-        let remote = remote
-        let timedOut = NIOLockedValueBox(false)
-        let future = loop.flatSubmit { () -> EventLoopFuture<SMTPReply> in
-            let future = handler.value.nextReply(on: loop)
-            // A timer closes the channel if no reply comes in time; the wait then fails.
-            let timer = loop.scheduleTask(in: TimeAmount(timeout)) {
-                timedOut.withLockedValue { $0 = true }
-                channel.close(promise: nil)
-            }
-            future.whenComplete { _ in timer.cancel() }
-            return future
         }
         do {
             return try await future.get()
