@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RelayConfig
 import RelayDNS
+import RelayTLS
 import SMTPCore
 import SMTPServer
 import ServiceLifecycle
@@ -34,11 +35,14 @@ public final class ListenerRole: Service {
     ///   - group: event loops for the sessions.
     /// Told once every listening socket is bound.
     private let onReady: @Sendable () -> Void
+    /// The listener certificate, swapped whole on reload; nil without `[tls]`.
+    private let tls: NIOLockedValueBox<TLSContext?>
 
     public init(
         configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger,
         onReady: @escaping @Sendable () -> Void = {}
-    ) {
+    ) throws(TLSError) {
+        self.tls = NIOLockedValueBox(try configuration.tls.map(Self.makeTLSContext))
         self.configuration = configuration
         self.current = NIOLockedValueBox(configuration)
         self.onReady = onReady
@@ -117,6 +121,13 @@ public final class ListenerRole: Service {
     /// addresses, connection counts and the spool stay as they were started; a change there
     /// needs a restart, and the log says so.
     public func reload(_ new: RelayConfiguration) {
+        do {
+            // SIGHUP re-reads the certificate and key; a bad pair keeps the old one in use.
+            let context = try new.tls.map(Self.makeTLSContext)
+            tls.withLockedValue { $0 = context }
+        } catch {
+            logger.error("reload: TLS files refused; keeping the old certificate", metadata: ["reason": "\(error)"])
+        }
         current.withLockedValue { $0 = new }
         if new.listeners.map(\.address) != configuration.listeners.map(\.address) || new.spoolDir != configuration.spoolDir {
             logger.warning("reload: listener addresses or spool_dir changed; restart to apply them")
@@ -127,6 +138,22 @@ public final class ListenerRole: Service {
             logger.warning("reload: connection limits changed; restart to apply them")
         }
         logger.notice("reloaded")
+    }
+
+    /// Installs a server TLS handler with `context` and reads back what it negotiated.
+    static func tlsInstaller(_ context: TLSContext) -> TLSInstaller {
+        { (channel: any Channel) throws -> TLSNegotiationReader in
+            let handler = TLSHandler(context: context)
+            try channel.pipeline.syncOperations.addHandler(handler, position: .first)
+            let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+            return { () -> (version: String, cipher: String)? in
+                bound.value.negotiated.map { (version: $0.version, cipher: $0.cipher) }
+            }
+        }
+    }
+
+    static func makeTLSContext(_ tls: TLSConfiguration) throws(TLSError) -> TLSContext {
+        try TLSContext(serverCertificate: tls.cert, key: tls.key, minimum: tls.minVersion == .v1_3 ? .tls13 : .tls12)
     }
 
     private func initialize(_ channel: any Channel, listener: ListenerConfiguration) -> EventLoopFuture<Void> {
@@ -166,13 +193,15 @@ public final class ListenerRole: Service {
         case .rejectRemote: normalize = clientMayRelay
         }
         let acceptDomains = configuration.relay.acceptDomains
+        let tlsContext = tls.withLockedValue { $0 }
+        let installTLS = tlsContext.map(Self.tlsInstaller)
         let session = SMTPServerSession(
             configuration: SMTPServerSession.Configuration(
                 hostname: configuration.hostname, maximumMessageSize: configuration.limits.maxMessageSize,
                 maximumRecipients: configuration.limits.maxRecipients, maximumErrors: configuration.limits.maxErrors,
                 maximumHops: configuration.limits.maxHops, clientMayRelay: clientMayRelay,
                 acceptsDomain: { domain in acceptDomains.contains { $0.matches(domain) } },
-                postmaster: postmaster, tlsAvailable: false, authAvailable: configuration.auth != nil,
+                postmaster: postmaster, tlsAvailable: tlsContext != nil, authAvailable: configuration.auth != nil,
                 requireTLS: listener.requireTLS, requireAuth: listener.requireAuth))
         var sessionLogger = logger
         sessionLogger[metadataKey: "session"] = "\(sessionID)"
@@ -181,7 +210,8 @@ public final class ListenerRole: Service {
             configuration: SMTPServerHandler.Configuration(
                 commandTimeout: TimeAmount(configuration.limits.commandTimeout),
                 dataTimeout: TimeAmount(configuration.limits.dataTimeout), normalizeBareLineFeed: normalize,
-                maximumLineLength: configuration.limits.maxLineLength),
+                maximumLineLength: configuration.limits.maxLineLength, installTLS: installTLS,
+                implicitTLS: listener.mode == .smtps),
             sink: sink,
             info: SMTPSessionInfo(
                 sessionID: sessionID, clientAddress: address, clientPort: port,

@@ -27,15 +27,16 @@ final class SpoolMessageSink: SMTPMessageSink, Sendable {
         let queueID = spool.makeQueueID()
         let arrival = Date().timeIntervalSince1970
         let buffer = spool.makeBodyBuffer(queueID: queueID, allocator: allocator)
-        let protocolName = envelope.extended ? "ESMTP" : "SMTP"
+        let protocolName = (envelope.extended ? "ESMTP" : "SMTP") + (session.tls == nil ? "" : "S")
         // The reverse lookup started with the session; if it has not finished, `unknown`.
         let client = MessageClient(
             sessionID: session.sessionID, address: session.clientAddress, port: session.clientPort,
             name: session.clientName.name,
-            heloName: envelope.heloName, protocolName: protocolName)
+            heloName: envelope.heloName, protocolName: protocolName, tlsVersion: session.tls?.version,
+            tlsCipher: session.tls?.cipher)
         let received = ReceivedHeader(
             heloName: envelope.heloName, clientName: client.name, clientAddress: client.address, hostname: hostname,
-            protocolName: protocolName, queueID: queueID, tls: nil,
+            protocolName: protocolName, queueID: queueID, tls: session.tls,
             recipient: envelope.recipients.count == 1 ? envelope.recipients[0].mailbox.description : nil, time: arrival)
         var header = allocator.buffer(capacity: 256)
         header.writeString(received.text)

@@ -19,4 +19,8 @@ public enum SMTPServerAction: Sendable, Hashable {
     case abortMessage(SMTPReply)
     /// Commit the message durably, then report `commitSucceeded` or `commitFailed`.
     case commit(SMTPEnvelope)
+    /// Send the `220` in plaintext, drop any input already buffered (RFC 3207 §4.2: pipelined
+    /// plaintext after STARTTLS must not be acted on), start the TLS handshake, and report
+    /// `tlsHandshakeCompleted`.
+    case startTLS(SMTPReply)
 }

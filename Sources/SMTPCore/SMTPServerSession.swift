@@ -87,6 +87,8 @@ public struct SMTPServerSession: Sendable {
     private var state = State.awaitingHello
     private var errors = 0
     private var draining = false
+    /// The session runs over TLS (after STARTTLS, or from the start on an smtps listener).
+    public private(set) var tlsActive = false
     private let parser: SMTPCommandParser
 
     public init(configuration: Configuration) {
@@ -177,8 +179,7 @@ public struct SMTPServerSession: Sendable {
         case .help:
             return .send(.help)
         case .starttls:
-            // XXX: the TLS handler arrives with the TLS issue; until then STARTTLS is not offered.
-            return error(.notImplemented)
+            return startTLS()
         case .auth:
             return auth()
         }
@@ -234,6 +235,13 @@ public struct SMTPServerSession: Sendable {
         return .send(.storageFailure)
     }
 
+    /// The TLS handshake finished: the session starts over, as RFC 3207 §4.2 requires.
+    public mutating func tlsHandshakeCompleted() {
+        tlsActive = true
+        if case .closed = state { return }
+        state = .awaitingHello
+    }
+
     /// The command or data timeout expired.
     public mutating func timedOut() -> SMTPServerAction {
         state = .closed
@@ -278,7 +286,8 @@ public struct SMTPServerSession: Sendable {
             "CHUNKING",
             "DSN",
         ]
-        // XXX: STARTTLS and AUTH are advertised once the TLS issue adds the handshake; AUTH only over TLS.
+        if configuration.tlsAvailable && !tlsActive { lines.append("STARTTLS") }
+        // XXX: AUTH is advertised (over TLS only) once users_file checking exists.
         lines.append("HELP")
         return idle(SMTPReply(code: 250, nil, lines))
     }
@@ -293,7 +302,8 @@ public struct SMTPServerSession: Sendable {
 
     private func tlsRequiredRefusal() -> SMTPReply? {
         // RFC 3207 §4: before TLS only EHLO, HELO, STARTTLS, NOOP and QUIT (and RSET, HELP) are allowed.
-        configuration.requireTLS ? SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Must issue a STARTTLS command first") : nil
+        configuration.requireTLS && !tlsActive
+            ? SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Must issue a STARTTLS command first") : nil
     }
 
     private mutating func mail(sender: Mailbox?, parameters: MailParameters) -> SMTPServerAction {
@@ -394,8 +404,23 @@ public struct SMTPServerSession: Sendable {
         return .receiveChunk(size: size, last: last, transaction.envelope(hello))
     }
 
+    private mutating func startTLS() -> SMTPServerAction {
+        guard configuration.tlsAvailable else { return error(.notImplemented) }
+        guard !tlsActive else { return error(.badSequence("TLS already active")) }
+        switch state {
+        case .transaction:
+            return error(.badSequence("MAIL transaction in progress"))
+        case .awaitingHello, .ready:
+            // RFC 3207 §4.2: everything known before TLS is forgotten.
+            state = .awaitingHello
+            return .startTLS(SMTPReply(code: 220, EnhancedStatusCode(2, 0, 0), "Ready to start TLS"))
+        case .receivingData, .receivingChunk, .committing, .closed:
+            preconditionFailure("command while reading message text")
+        }
+    }
+
     private mutating func auth() -> SMTPServerAction {
-        if configuration.requireTLS {
+        if configuration.requireTLS && !tlsActive {
             return error(SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Must issue a STARTTLS command first"))
         }
         guard configuration.authAvailable else { return error(.badSequence("authentication not enabled")) }

@@ -49,6 +49,8 @@ public struct SMTPSessionInfo: Sendable {
     public var clientPort: Int
     /// The listener's address, as configured.
     public var listenerName: String
+    /// TLS version and cipher once the session runs over TLS.
+    public var tls: (version: String, cipher: String)?
 
     public init(
         sessionID: String, clientAddress: String, clientPort: Int, listenerName: String,

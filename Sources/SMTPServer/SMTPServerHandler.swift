@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOTLS
 import SMTPCore
 
 /// Sent down a session's pipeline to start a graceful shutdown (SPEC: idle sessions get `421`
@@ -7,6 +8,12 @@ import SMTPCore
 public struct SMTPShutdownRequested: Sendable {
     public init() {}
 }
+
+/// Reads what a TLS handshake negotiated: version and cipher, nil before it finished.
+public typealias TLSNegotiationReader = @Sendable () -> (version: String, cipher: String)?
+
+/// Puts TLS at the front of a channel's pipeline (server mode).
+public typealias TLSInstaller = @Sendable (any Channel) throws -> TLSNegotiationReader
 
 /// Sent when the shutdown timeout expires: whatever is still open gets `421` now.
 public struct SMTPShutdownDeadlinePassed: Sendable {
@@ -27,8 +34,20 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         public var dataTimeout: TimeAmount
         public var normalizeBareLineFeed: Bool
         public var maximumLineLength: Int
+        /// Puts TLS at the front of the pipeline (server mode) and returns a way to read what
+        /// was negotiated; nil when the listener has no `[tls]`. The protocol module knows no
+        /// TLS library: the role that wires it in supplies this.
+        public var installTLS: TLSInstaller?
+        /// smtps: TLS from the first byte; the greeting waits for the handshake.
+        public var implicitTLS: Bool
 
-        public init(commandTimeout: TimeAmount, dataTimeout: TimeAmount, normalizeBareLineFeed: Bool, maximumLineLength: Int) {
+        public init(
+            commandTimeout: TimeAmount, dataTimeout: TimeAmount, normalizeBareLineFeed: Bool, maximumLineLength: Int,
+            installTLS: TLSInstaller? = nil,
+            implicitTLS: Bool = false
+        ) {
+            self.installTLS = installTLS
+            self.implicitTLS = implicitTLS
             self.commandTimeout = commandTimeout
             self.dataTimeout = dataTimeout
             self.normalizeBareLineFeed = normalizeBareLineFeed
@@ -42,13 +61,16 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         case chunk(remaining: Int, last: Bool)
         case discardChunk(remaining: Int, reply: SMTPReply)
         case committing
+        /// STARTTLS answered; input waits for the handshake.
+        case awaitingTLS
         case closed
     }
 
     private var session: SMTPServerSession
     private let configuration: Configuration
     private let sink: any SMTPMessageSink
-    private let info: SMTPSessionInfo
+    private var info: SMTPSessionInfo
+    private var negotiatedTLS: TLSNegotiationReader?
     private var logger: Logger
     private var mode = Mode.command
     private var commandDecoder: SMTPCommandLineDecoder
@@ -72,7 +94,24 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         self.commandDecoder = SMTPCommandLineDecoder(normalizeBareLineFeed: configuration.normalizeBareLineFeed)
     }
 
+    public func handlerAdded(context: ChannelHandlerContext) {
+        guard configuration.implicitTLS, let installTLS = configuration.installTLS else { return }
+        do {
+            negotiatedTLS = try installTLS(context.channel)
+        } catch {
+            logger.error("cannot start TLS", metadata: ["reason": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
     public func channelActive(context: ChannelHandlerContext) {
+        if configuration.implicitTLS {
+            // smtps: the TLS handler is already in front; the greeting waits for the handshake.
+            mode = .awaitingTLS
+            armTimeout(context: context)
+            context.fireChannelActive()
+            return
+        }
         run(session.connectionEstablished(), context: context)
         flushIfNeeded(context: context)
         armTimeout(context: context)
@@ -113,7 +152,9 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is SMTPShutdownRequested {
+        if case TLSUserEvent.handshakeCompleted = event {
+            tlsEstablished(context: context)
+        } else if event is SMTPShutdownRequested {
             run(session.shutdownRequested(), context: context)
             flushIfNeeded(context: context)
         } else if event is SMTPShutdownDeadlinePassed {
@@ -172,7 +213,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 }
                 mode = .command
                 send(reply, context: context)
-            case .committing, .closed:
+            case .committing, .awaitingTLS, .closed:
                 break loop
             }
         }
@@ -232,8 +273,41 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             send(reply, context: context)
         case .commit(let envelope):
             commit(envelope, context: context)
+        case .startTLS(let reply):
+            send(reply, context: context)
+            flushIfNeeded(context: context)
+            // RFC 3207 §4.2 / CVE-2011-0411: plaintext pipelined after STARTTLS is dropped.
+            input = nil
+            mode = .awaitingTLS
+            do {
+                // The 220 is flushed first: installing TLS before it went out would deadlock.
+                negotiatedTLS = try configuration.installTLS?(context.channel)
+            } catch {
+                logger.error("cannot start TLS", metadata: ["reason": "\(error)"])
+                close(context: context)
+            }
         }
     }
+
+    private func tlsEstablished(context: ChannelHandlerContext) {
+        guard case .awaitingTLS = mode else { return }
+        let negotiated = negotiatedTLS?()
+        info.tls = negotiated
+        session.tlsHandshakeCompleted()
+        logger.info(
+            "tls established",
+            metadata: ["version": "\(negotiated?.version ?? "?")", "cipher": "\(negotiated?.cipher ?? "?")"])
+        mode = .command
+        if configuration.implicitTLS && !greeted {
+            greeted = true
+            run(session.connectionEstablished(), context: context)
+        }
+        armTimeout(context: context)
+        flushIfNeeded(context: context)
+    }
+
+    /// smtps sessions are greeted once, after their handshake.
+    private var greeted = false
 
     private func commit(_ envelope: SMTPEnvelope, context: ChannelHandlerContext) {
         guard let writer else { preconditionFailure("commit without a message") }
@@ -318,7 +392,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     private var currentTimeout: TimeAmount {
         switch mode {
         case .data, .chunk, .discardChunk: configuration.dataTimeout
-        case .command, .committing, .closed: configuration.commandTimeout
+        case .command, .committing, .awaitingTLS, .closed: configuration.commandTimeout
         }
     }
 

@@ -24,6 +24,17 @@ private let ehloReply = SMTPReply(
         "DSN",
         "HELP",
     ])
+
+/// The EHLO reply of a listener with `[tls]`, before TLS.
+private let ehloReplyWithSTARTTLS = SMTPReply(
+    code: 250, nil,
+    [
+        "relay.example.com", "PIPELINING", "SIZE 10000", "8BITMIME", "SMTPUTF8", "ENHANCEDSTATUSCODES", "CHUNKING",
+        "DSN", "STARTTLS",
+        "HELP",
+    ])
+
+private let readyToStartTLS = SMTPReply(code: 220, EnhancedStatusCode(2, 0, 0), "Ready to start TLS")
 private let heloReply = SMTPReply(code: 250, nil, "relay.example.com")
 private let ok = reply(250, (2, 0, 0), "Ok")
 private let senderOK = reply(250, (2, 1, 0), "Ok")
@@ -197,9 +208,28 @@ private func checkPhase(
     }
 
     /// STARTTLS is not offered until TLS exists, and AUTH is offered over TLS only (SPEC).
-    @Test func neitherSTARTTLSNorAUTHIsAdvertisedOnAPlaintextSession() {
+    @Test func starttlsIsAdvertisedButAUTHIsNotOnAPlaintextSession() {
         var session = makeSession(tlsAvailable: true, authAvailable: true)
+        #expect(session.receive("EHLO client.example") == .send(ehloReplyWithSTARTTLS))
+    }
+
+    @Test func starttlsResetsTheSessionAndIsNotOfferedAgain() {
+        var session = makeSession(tlsAvailable: true)
+        #expect(session.receive("EHLO client.example") == .send(ehloReplyWithSTARTTLS))
+        #expect(session.receive("STARTTLS") == .startTLS(readyToStartTLS))
+        session.tlsHandshakeCompleted()
+        #expect(session.tlsActive)
+        // RFC 3207 §4.2: back to the start; EHLO again, now without STARTTLS.
+        #expect(session.receive("MAIL FROM:<alice@sender.example>") == .send(badSequence("send HELO/EHLO first")))
         #expect(session.receive("EHLO client.example") == .send(ehloReply))
+        #expect(session.receive("STARTTLS") == .send(badSequence("TLS already active")))
+    }
+
+    @Test func starttlsIsRefusedInsideATransaction() {
+        var session = makeSession(tlsAvailable: true)
+        #expect(session.receive("EHLO client.example") == .send(ehloReplyWithSTARTTLS))
+        #expect(session.receive("MAIL FROM:<alice@sender.example>") == .send(senderOK))
+        #expect(session.receive("STARTTLS") == .send(badSequence("MAIL transaction in progress")))
     }
 
     // MARK: Every command in every phase
@@ -349,7 +379,7 @@ private func checkPhase(
 
     @Test func requireTLSAllowsOnlyTheRFC3207CommandsBeforeTLS() {
         var session = makeSession(tlsAvailable: true, requireTLS: true)
-        #expect(session.receive("EHLO client.example") == .send(ehloReply))
+        #expect(session.receive("EHLO client.example") == .send(ehloReplyWithSTARTTLS))
         #expect(session.receive("NOOP") == .send(ok))
         #expect(session.receive("RSET") == .send(ok))
         #expect(session.receive("HELP") == .send(help))
@@ -358,8 +388,10 @@ private func checkPhase(
         #expect(session.receive("DATA") == .send(startTLSFirst))
         #expect(session.receive("BDAT 7 LAST") == .discardChunk(size: 7, reply: startTLSFirst))
         #expect(session.receive("VRFY bob") == .send(startTLSFirst))
-        #expect(session.receive("STARTTLS") == .send(notImplemented))
-        #expect(session.receive("QUIT") == .sendAndClose([bye]))
+        #expect(session.receive("STARTTLS") == .startTLS(readyToStartTLS))
+        session.tlsHandshakeCompleted()
+        #expect(session.receive("EHLO client.example") == .send(ehloReply))
+        #expect(session.receive("MAIL FROM:<alice@sender.example>") == .send(senderOK))
     }
 
     @Test func requireAuthRefusesMailWith530() {
