@@ -2,11 +2,11 @@
 SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: libssl, libsqlite3, libc-ares. Tests: postfix (smtp-source, smtp-sink), swaks, sqlite3, mandoc.
-DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev pkg-config postfix swaks sqlite3 python3
-PY_PACKAGES  := pytest dnslib
+DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev pkg-config postfix swaks sqlite3 python3 mandoc
+PY_PACKAGES  := pytest dnslib cryptography
 CONFIG     ?= packaging/dev/relayd.conf
 
-.PHONY: run test deps build build-release unit integration bench clean
+.PHONY: run test deps build build-release unit integration lint-man bench clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -35,7 +35,13 @@ unit: build
 integration: build
 	python3 -m pytest -q Tests/integration
 
+# The man pages must be clean under mandoc's linter: any message fails the target.
+lint-man: deps
+	@out="$$(mandoc -Tlint -W warning man/* 2>&1)"; \
+	if [ -n "$$out" ]; then echo "$$out"; echo "lint-man: mandoc -Tlint -W warning man/* reported the above"; exit 1; fi
+
 test: build
+	$(MAKE) lint-man
 	$(SWIFT) test --disable-xctest
 	python3 -m pytest -q Tests/integration
 

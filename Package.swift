@@ -40,6 +40,7 @@ let package = Package(
             dependencies: [
                 "SMTPCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -99,7 +100,7 @@ let package = Package(
         .target(
             name: "Delivery",
             dependencies: [
-                "DeliveryCore", "SMTPClient", "RelayDNS", "Spool", "RelayConfig", "Control",
+                "DeliveryCore", "SMTPClient", "RelayDNS", "Spool", "RelayConfig", "Control", "RelayTLS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import RelayConfig
 import RelayDNS
+import RelayTLS
 import SMTPClient
 import SMTPCore
 import Spool
@@ -53,6 +54,7 @@ struct DeliveryAgent: Sendable {
     let group: any EventLoopGroup
     let cache: ConnectionCache
     let logger: Logger
+    let tlsContexts: TLSContextCache
 
     func deliver(message: DueMessage, recipients: [DueRecipient], to destination: Destination, body: [Data]) async
         -> [Int64: AttemptResult]
@@ -62,18 +64,18 @@ struct DeliveryAgent: Sendable {
         }
         let route: Route? = if case .route(let index) = destination.kind { configuration.routes[index] } else { nil }
         let policy = route?.tls ?? configuration.delivery.tls
-        if policy == .required || policy == .verify || route?.implicitTLS == true {
-            // XXX: outbound TLS arrives with the TLS issue; until then mail that demands it waits.
-            return all(.deferred(status: "4.7.5"), "TLS is required (tls = \(policy.rawValue)) but not available in this version")
+        let context: TLSContext?
+        do {
+            context = policy == .none && route?.implicitTLS != true
+                ? nil : try tlsContexts.context(verify: policy == .verify, caFile: route?.caFile ?? "")
+        } catch {
+            return all(.deferred(status: "4.7.5"), "TLS setup failed: \(error)")
         }
         let credentials: (String, String)?
         do {
             credentials = try route.flatMap(Self.credentials)
         } catch {
             return all(.deferred(status: "4.7.0"), "cannot read the route's password_file: \(error)")
-        }
-        if credentials != nil && policy != TLSPolicy.none {
-            return all(.deferred(status: "4.7.5"), "AUTH needs TLS, which this version does not speak yet (or set tls = \"none\")")
         }
 
         let targets: [(name: String, address: String, port: Int)]
@@ -100,13 +102,28 @@ struct DeliveryAgent: Sendable {
                     uses = count
                 } else {
                     do {
-                        session = try await open(target)
+                        session = try await open(target, tls: Self.tlsUse(policy, route: route, context: context, host: target.name))
+                    } catch where error.kind == .tlsFailed && policy == .opportunistic {
+                        // As Postfix's `may`: a failed handshake means this host gets the mail in plaintext.
+                        logger.info("tls failed, retrying in plaintext", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
+                        do {
+                            session = try await open(target, tls: TLSUse(policy: .none, implicit: false, install: nil))
+                        } catch {
+                            lastError = error.description
+                            break
+                        }
                     } catch {
                         lastError = error.description
                         logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
                         break
                     }
                     uses = 0
+                    if credentials != nil && !session.encrypted && policy != .none {
+                        // Credentials never cross the wire in plaintext unless the route says tls = "none".
+                        await session.quit()
+                        lastError = "\(session.relay) offers no TLS, and AUTH is never sent in plaintext"
+                        break  // the next host
+                    }
                     if let credentials, let refusal = await authenticate(session, credentials) {
                         await session.quit()
                         // SPEC: 535 from a smarthost defers, never bounces.
@@ -143,7 +160,7 @@ struct DeliveryAgent: Sendable {
         return all(.deferred(status: "4.4.1"), lastError)
     }
 
-    private func open(_ target: (name: String, address: String, port: Int)) async throws(SMTPClientError)
+    private func open(_ target: (name: String, address: String, port: Int), tls: TLSUse) async throws(SMTPClientError)
         -> SMTPDeliverySession
     {
         try await SMTPDeliverySession.open(
@@ -151,7 +168,25 @@ struct DeliveryAgent: Sendable {
             group: group, connectTimeout: TimeAmount(configuration.delivery.connectTimeout),
             timeouts: SMTPClientTimeouts(
                 greeting: configuration.delivery.connectTimeout, command: configuration.delivery.commandTimeout,
-                dataInitiation: configuration.delivery.commandTimeout, finalDot: configuration.delivery.dataTimeout))
+                dataInitiation: configuration.delivery.commandTimeout, finalDot: configuration.delivery.dataTimeout),
+            tls: tls)
+    }
+
+    /// The TLS use for one host: its name goes into SNI and, with `verify`, the name check.
+    static func tlsUse(_ policy: TLSPolicy, route: Route?, context: TLSContext?, host: String) -> TLSUse {
+        let mapped: TLSUse.Policy =
+            switch policy {
+            case .none: .none
+            case .opportunistic: .opportunistic
+            case .required: .required
+            case .verify: .verify
+            }
+        let name = host.hasPrefix("[") ? "" : host
+        guard let context else { return TLSUse(policy: mapped, implicit: route?.implicitTLS == true, install: nil) }
+        @Sendable func install(_ channel: any Channel) throws {
+            try channel.pipeline.syncOperations.addHandler(TLSHandler(context: context, serverName: name), position: .first)
+        }
+        return TLSUse(policy: mapped, implicit: route?.implicitTLS == true, install: install)
     }
 
     private enum HostFailure: Error {

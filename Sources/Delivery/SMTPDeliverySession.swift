@@ -24,6 +24,21 @@ enum TransactionResult: Sendable {
     case replyLost(String)
 }
 
+/// How a connection uses TLS (the route's or `[delivery]`'s `tls`, and `implicit_tls`).
+struct TLSUse: Sendable {
+    enum Policy: Sendable {
+        case none
+        case opportunistic
+        case required
+        case verify
+    }
+
+    var policy: Policy
+    var implicit: Bool
+    /// Puts a client TLS handler (SNI, and name checks for `verify`) in front of the pipeline.
+    var install: (@Sendable (any Channel) throws -> Void)?
+}
+
 /// A greeted, EHLO'd connection to one server, reusable for several transactions.
 final class SMTPDeliverySession: Sendable {
     let connection: SMTPClientConnection
@@ -31,12 +46,15 @@ final class SMTPDeliverySession: Sendable {
     /// `name[address]:port` for logs and DSNs.
     let relay: String
     let remoteName: String
+    /// The conversation runs over TLS.
+    let encrypted: Bool
     private let timeouts: SMTPClientTimeouts
 
     private init(
         connection: SMTPClientConnection, capabilities: SMTPServerCapabilities, relay: String, remoteName: String,
-        timeouts: SMTPClientTimeouts
+        encrypted: Bool, timeouts: SMTPClientTimeouts
     ) {
+        self.encrypted = encrypted
         self.connection = connection
         self.capabilities = capabilities
         self.relay = relay
@@ -48,35 +66,61 @@ final class SMTPDeliverySession: Sendable {
     /// - Throws: a reason to try the next host: connection failure, timeout, or a refusing server.
     static func open(
         hostName: String, address: String, port: Int, heloName: String, group: any EventLoopGroup,
-        connectTimeout: TimeAmount, timeouts: SMTPClientTimeouts
+        connectTimeout: TimeAmount, timeouts: SMTPClientTimeouts, tls: TLSUse
     ) async throws(SMTPClientError) -> SMTPDeliverySession {
         let connection = try await SMTPClientConnection.connect(
             address: address, port: port, group: group, timeout: connectTimeout)
         let relay = "\(hostName)[\(address)]:\(port)"
         do throws(SMTPClientError) {
+            if tls.implicit, let install = tls.install {
+                // A route with implicit_tls: TLS from the first byte (port 465 smarthosts).
+                try await connection.startTLS(install: install, timeout: timeouts.greeting)
+            }
             let greeting = try await connection.reply(timeout: timeouts.greeting)
             guard greeting.code == 220 else {
                 throw SMTPClientError(.protocolViolation, "\(relay) greeted with \(ReplyOutcome.text(of: greeting))")
             }
-            try await connection.send("EHLO \(heloName)")
-            var hello = try await connection.reply(timeout: timeouts.command)
-            var capabilities = SMTPServerCapabilities()
-            if hello.code == 250 {
-                capabilities = SMTPServerCapabilities(ehloReply: hello)
-            } else {
-                try await connection.send("HELO \(heloName)")
-                hello = try await connection.reply(timeout: timeouts.command)
-                guard hello.code == 250 else {
-                    throw SMTPClientError(.protocolViolation, "\(relay) refused HELO: \(ReplyOutcome.text(of: hello))")
+            var capabilities = try await hello(connection, heloName: heloName, relay: relay, timeouts: timeouts)
+            var encrypted = tls.implicit
+            if !encrypted && tls.policy != .none, let install = tls.install {
+                if capabilities.startTLS {
+                    try await connection.send("STARTTLS")
+                    let ready = try await connection.reply(timeout: timeouts.command)
+                    if ready.code == 220 {
+                        // A failure is `.tlsFailed`: the caller retries in plaintext when opportunistic.
+                        try await connection.startTLS(install: install, timeout: timeouts.command)
+                        encrypted = true
+                        // RFC 3207 §4.2: forget what was learnt before TLS, say EHLO again.
+                        capabilities = try await hello(connection, heloName: heloName, relay: relay, timeouts: timeouts)
+                    } else if tls.policy != .opportunistic {
+                        throw SMTPClientError(.protocolViolation, "\(relay) refused STARTTLS: \(ReplyOutcome.text(of: ready))")
+                    }
+                } else if tls.policy != .opportunistic {
+                    throw SMTPClientError(.protocolViolation, "\(relay) does not offer STARTTLS, which the TLS policy requires")
                 }
             }
             return SMTPDeliverySession(
                 connection: connection, capabilities: capabilities, relay: relay, remoteName: hostName,
-                timeouts: timeouts)
+                encrypted: encrypted, timeouts: timeouts)
         } catch {
             await connection.close()
             throw error
         }
+    }
+
+    /// EHLO, falling back to HELO. - Returns: what the server offers.
+    private static func hello(
+        _ connection: SMTPClientConnection, heloName: String, relay: String, timeouts: SMTPClientTimeouts
+    ) async throws(SMTPClientError) -> SMTPServerCapabilities {
+        try await connection.send("EHLO \(heloName)")
+        let ehlo = try await connection.reply(timeout: timeouts.command)
+        if ehlo.code == 250 { return SMTPServerCapabilities(ehloReply: ehlo) }
+        try await connection.send("HELO \(heloName)")
+        let helo = try await connection.reply(timeout: timeouts.command)
+        guard helo.code == 250 else {
+            throw SMTPClientError(.protocolViolation, "\(relay) refused HELO: \(ReplyOutcome.text(of: helo))")
+        }
+        return SMTPServerCapabilities()
     }
 
     /// Sends one message to `recipients`.

@@ -52,7 +52,8 @@ public final class WorkerRole: Service {
             configuration: DNSResolver.Configuration(servers: configuration.dns.servers, timeout: configuration.dns.timeout))
         let cache = ConnectionCache()
         let agent = DeliveryAgent(
-            configuration: configuration, mx: MXResolver(resolver: resolver), group: group, cache: cache, logger: logger)
+            configuration: configuration, mx: MXResolver(resolver: resolver), group: group, cache: cache, logger: logger,
+            tlsContexts: TLSContextCache())
         let policy = RetryPolicy(
             minimumBackoff: configuration.delivery.minBackoff.seconds, maximumBackoff: configuration.delivery.maxBackoff.seconds,
             maximumLifetime: configuration.delivery.maxQueueLifetime.seconds)

@@ -150,6 +150,13 @@ public final class TLSHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let error = SSL_get_error(ssl, result)
         if error == COpenSSLShims_SSL_ERROR_WANT_READ() || error == COpenSSLShims_SSL_ERROR_WANT_WRITE() { return }
+        let verdict = SSL_get_verify_result(ssl)
+        if context.verifiesPeer && verdict != COpenSSLShims_X509_V_OK() {
+            // Name the certificate problem (expired, wrong name, unknown CA), not just the alert.
+            ERR_clear_error()
+            fail(TLSError("certificate verification failed: \(String(cString: X509_verify_cert_error_string(verdict)))"), channelContext)
+            return
+        }
         fail(TLSError.drained("TLS handshake failed"), channelContext)
     }
 

@@ -149,6 +149,43 @@ public final class SMTPClientConnection: Sendable {
         }
     }
 
+    /// Starts TLS: `install` puts a client TLS handler in front of the pipeline; anything the
+    /// server sent before is discarded, and this returns once the handshake is done.
+    /// - Throws: `.protocolViolation` with the TLS reason (certificate verification included),
+    ///   `.timeout`, or `.connectionClosed`.
+    public func startTLS(install: @escaping @Sendable (any Channel) throws -> Void, timeout: Duration)
+        async throws(SMTPClientError)
+    {
+        let channel = channel
+        let handler = handler
+        let remote = remote
+        let timedOut = NIOLockedValueBox(false)
+        let future = channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+            let loop = channel.eventLoop
+            let done = handler.value.awaitHandshake(on: loop)
+            do {
+                try install(channel)
+            } catch {
+                return loop.makeFailedFuture(SMTPClientError(.tlsFailed, "cannot start TLS with \(remote): \(error)"))
+            }
+            let timer = loop.scheduleTask(in: TimeAmount(timeout)) {
+                timedOut.withLockedValue { $0 = true }
+                channel.close(promise: nil)
+            }
+            done.whenComplete { _ in timer.cancel() }
+            return done
+        }
+        do {
+            try await future.get()
+        } catch {
+            if timedOut.withLockedValue({ $0 }) {
+                throw SMTPClientError(.timeout, "timeout in the TLS handshake with \(remote)")
+            }
+            if let error = error as? SMTPClientError { throw SMTPClientError(.tlsFailed, error.reason) }
+            throw SMTPClientError(.tlsFailed, "TLS with \(remote) failed: \(error)")
+        }
+    }
+
     /// Closes the connection.
     public func close() async {
         try? await channel.close()

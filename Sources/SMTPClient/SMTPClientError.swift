@@ -8,6 +8,8 @@ public struct SMTPClientError: Error, Sendable, CustomStringConvertible {
         case timeout
         case connectionClosed
         case protocolViolation
+        /// The TLS handshake (or certificate verification) failed.
+        case tlsFailed
     }
 
     public var kind: Kind

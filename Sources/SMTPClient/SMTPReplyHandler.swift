@@ -1,4 +1,5 @@
 import NIOCore
+import NIOTLS
 import SMTPCore
 
 /// Turns a server's bytes into `SMTPReply` values and hands them to whoever waits, in order.
@@ -12,6 +13,10 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     private var waiting: CircularBuffer<EventLoopPromise<SMTPReply>> = []
     private var failure: SMTPClientError?
     private let remote: String
+    /// Waits for a TLS handshake started with STARTTLS or implicit TLS.
+    private var handshake: EventLoopPromise<Void>?
+    /// The last error seen (a TLS failure's reason outlives the close it causes).
+    private var lastError: String?
 
     init(remote: String) {
         self.remote = remote
@@ -30,13 +35,38 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        fail(SMTPClientError(.connectionClosed, "\(remote) closed the connection"))
+        let error = SMTPClientError(.connectionClosed, lastError ?? "\(remote) closed the connection")
+        fail(error)
+        handshake?.fail(error)
+        handshake = nil
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        lastError = "\(error)"
         fail(SMTPClientError(.connectionClosed, "connection to \(remote) failed: \(error)"))
+        handshake?.fail(SMTPClientError(.protocolViolation, "TLS with \(remote) failed: \(error)"))
+        handshake = nil
         context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event {
+            handshake?.succeed(())
+            handshake = nil
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Drops replies the server sent before TLS (RFC 3207 §4.2) and waits for the handshake.
+    func awaitHandshake(on loop: any EventLoop) -> EventLoopFuture<Void> {
+        ready.removeAll()
+        buffer = nil
+        decoder = SMTPReplyDecoder()
+        if let failure { return loop.makeFailedFuture(failure) }
+        let promise = loop.makePromise(of: Void.self)
+        handshake = promise
+        return promise.futureResult
     }
 
     /// Replies received that nobody asked for yet.

@@ -17,6 +17,7 @@ struct ServeCommand: ParsableCommand {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
             ?? CommandLine.arguments[0]
         let path = URL(fileURLWithPath: config.resolvedPath).standardizedFileURL.path
-        Supervisor(executable: executable, configPath: path, logger: Logger(label: "relay.supervisor")).run()
+        let status = Supervisor(executable: executable, configPath: path, logger: Logger(label: "relay.supervisor")).run()
+        if status != 0 { throw ExitCode(status) }
     }
 }

@@ -29,6 +29,8 @@ final class Supervisor: @unchecked Sendable {
     private var announcedReady = false
     private var signalSources: [DispatchSourceSignal] = []
     private let finished = DispatchSemaphore(value: 0)
+    /// What `run` returns: 0, or 78 when a child refused the configuration.
+    private var exitStatus: Int32 = 0
 
     static let maximumBackoff: Double = 60
 
@@ -38,8 +40,9 @@ final class Supervisor: @unchecked Sendable {
         self.logger = logger
     }
 
-    /// Starts both children and returns when both have exited after a SIGTERM or SIGINT.
-    func run() {
+    /// Starts both children and returns when both have exited after a SIGTERM or SIGINT (0),
+    /// or after a child refused the configuration (78).
+    func run() -> Int32 {
         queue.sync {
             for (signal, action) in [(SIGTERM, stop), (SIGINT, stop), (SIGHUP, reload)] as [(Int32, () -> Void)] {
                 Foundation.signal(signal, SIG_IGN)
@@ -51,6 +54,7 @@ final class Supervisor: @unchecked Sendable {
             for child in children { start(child) }
         }
         finished.wait()
+        return queue.sync { exitStatus }
     }
 
     private func start(_ child: Child) {
@@ -109,6 +113,14 @@ final class Supervisor: @unchecked Sendable {
                 logger.notice("stopped")
                 finished.signal()
             }
+            return
+        }
+        if process.terminationReason == .exit && status == 78 {
+            // A configuration the child refuses (a certificate, a key, an unsupported key)
+            // will not get better by restarting: stop, and say why, instead of looping.
+            logger.critical("child refused the configuration; stopping", metadata: ["role": "\(child.role)"])
+            exitStatus = 78
+            stop()
             return
         }
         // A child that ran a good while has its backoff reset.

@@ -1,6 +1,7 @@
 """Real peers for the worker's tests: a DNS server (dnslib) and a scripted SMTP server."""
 import socket
 import socketserver
+import ssl
 import threading
 import time
 
@@ -78,8 +79,14 @@ class Upstream:
     Records every connection and every transaction's envelope and text (dot-unstuffed)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, script: dict | None = None,
-                 extensions=("PIPELINING", "8BITMIME", "SMTPUTF8", "DSN", "SIZE 100000000", "ENHANCEDSTATUSCODES")):
+                 extensions=("PIPELINING", "8BITMIME", "SMTPUTF8", "DSN", "SIZE 100000000", "ENHANCEDSTATUSCODES"),
+                 tls=None, implicit_tls=False):
+        """`tls`: an ssl.SSLContext (server side) to offer STARTTLS with, or to speak TLS from the
+        first byte when `implicit_tls`."""
         self.script = script or {}
+        self.tls = tls
+        self.implicit_tls = implicit_tls
+        self.handshake_failures = 0
         self.extensions = list(extensions)
         self.connections = 0
         self.transactions: list[dict] = []
@@ -91,7 +98,7 @@ class Upstream:
             def handle(self):
                 with upstream.lock:
                     upstream.connections += 1
-                upstream.serve(self.rfile, self.wfile)
+                upstream.serve(self)
 
         class Server(socketserver.ThreadingTCPServer):
             allow_reuse_address = True
@@ -107,7 +114,18 @@ class Upstream:
             entry = entry(argument, self)
         return entry
 
-    def serve(self, rfile, wfile):
+    def serve(self, handler):
+        rfile, wfile = handler.rfile, handler.wfile
+        tls_version = None
+        if self.implicit_tls:
+            try:
+                sock = self.tls.wrap_socket(handler.request, server_side=True)
+            except (ssl.SSLError, OSError):
+                with self.lock:
+                    self.handshake_failures += 1
+                return
+            rfile, wfile, tls_version = sock.makefile("rb"), sock.makefile("wb"), sock.version()
+
         def send(text):
             if text is None:
                 return
@@ -126,15 +144,30 @@ class Upstream:
             text = line.decode(errors="replace").rstrip("\r\n")
             verb = text[:4].upper()
             if verb == "EHLO":
+                extensions = self.extensions + (["STARTTLS"] if self.tls and not tls_version else [])
                 send(self.reply_for("ehlo", text[5:], "250-upstream.test\r\n" +
-                                    "".join(f"250-{e}\r\n" for e in self.extensions) + "250 HELP\r\n"))
+                                    "".join(f"250-{e}\r\n" for e in extensions) + "250 HELP\r\n"))
+            elif text.upper() == "STARTTLS" and self.tls and not tls_version:
+                send("220 2.0.0 Ready to start TLS\r\n")
+                if self.script.get("starttls") == "garbage":
+                    send("this is not a TLS server hello\r\n")
+                    return
+                try:
+                    sock = self.tls.wrap_socket(handler.request, server_side=True)
+                except (ssl.SSLError, OSError):
+                    with self.lock:
+                        self.handshake_failures += 1
+                    return
+                rfile, wfile, tls_version = sock.makefile("rb"), sock.makefile("wb"), sock.version()
+                transaction = None
             elif verb == "HELO":
                 send("250 upstream.test\r\n")
             elif verb == "MAIL":
                 with self.lock:
                     self.mail_attempts += 1
                 reply = self.reply_for("mail", text, "250 2.1.0 Ok\r\n")
-                transaction = {"mail": text, "rcpts": [], "accepted": []} if reply.startswith("2") else None
+                transaction = ({"mail": text, "rcpts": [], "accepted": [], "tls": tls_version}
+                               if reply.startswith("2") else None)
                 send(reply)
             elif verb == "RCPT" and transaction is None:
                 send("503 5.5.1 Error: need MAIL command\r\n")
@@ -194,3 +227,50 @@ class Upstream:
     def stop(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class PKI:
+    """A CA and server certificates made with the `cryptography` package, for TLS tests."""
+
+    def __init__(self, directory):
+        import datetime
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        self.directory = directory
+        self._x509, self._hashes, self._serialization, self._ec = x509, hashes, serialization, ec
+        self._NameOID, self._datetime = NameOID, datetime
+        self.ca_key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Relay Test CA")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(self.ca_key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(self.ca_key, hashes.SHA256()))
+        self.ca_file = directory / "ca.pem"
+        self.ca_file.write_bytes(self.ca.public_bytes(serialization.Encoding.PEM))
+
+    def server_context(self, host: str, expired: bool = False) -> ssl.SSLContext:
+        x509, datetime = self._x509, self._datetime
+        key = self._ec.generate_private_key(self._ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        start, end = ((now - datetime.timedelta(days=10), now - datetime.timedelta(days=1)) if expired
+                      else (now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)))
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(self._NameOID.COMMON_NAME, host)]))
+                .issuer_name(self.ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(start).not_valid_after(end)
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+                .sign(self.ca_key, self._hashes.SHA256()))
+        stem = self.directory / f"{host}{'-expired' if expired else ''}"
+        cert_file, key_file = stem.with_suffix(".crt"), stem.with_suffix(".key")
+        cert_file.write_bytes(cert.public_bytes(self._serialization.Encoding.PEM))
+        key_file.write_bytes(key.private_bytes(self._serialization.Encoding.PEM,
+                                               self._serialization.PrivateFormat.PKCS8,
+                                               self._serialization.NoEncryption()))
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        return context

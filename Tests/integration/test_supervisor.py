@@ -89,3 +89,11 @@ def test_serve_refuses_a_bad_config_at_once(workdir):
     conf.write_text("[limits]\nmax_errors = 0\n")
     out = subprocess.run([str(RELAYD), "serve", "-c", str(conf)], capture_output=True, text=True, timeout=20)
     assert out.returncode == 78 and "limits.max_errors" in out.stderr
+
+
+def test_serve_stops_when_a_child_refuses_its_configuration(workdir):
+    conf = workdir / "tls.conf"
+    conf.write_text(f'spool_dir = "{workdir}/spool"\nrun_dir = "{workdir}"\n[[listener]]\naddress = "127.0.0.1:0"\n'
+                    f'[tls]\ncert = "{workdir}/missing.pem"\nkey = "{workdir}/missing.key"\n')
+    out = subprocess.run([str(RELAYD), "serve", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 78 and "missing.pem" in out.stderr and "refused the configuration" in out.stderr
