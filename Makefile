@@ -2,7 +2,7 @@
 SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Build: libssl, libsqlite3, libc-ares. Tests: postfix (smtp-source, smtp-sink), swaks, sqlite3, mandoc.
-DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev pkg-config postfix swaks sqlite3 python3 mandoc
+DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev libcrypt-dev pkg-config postfix swaks sqlite3 python3 mandoc
 PY_PACKAGES  := pytest dnslib cryptography
 CONFIG     ?= packaging/dev/relayd.conf
 

@@ -92,7 +92,7 @@ let package = Package(
             name: "RelayLog",
             dependencies: [.product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "CRelayShims"),
+        .target(name: "CRelayShims", linkerSettings: [.linkedLibrary("crypt")]),
         .target(
             name: "Control",
             dependencies: ["CRelayShims", .product(name: "Logging", package: "swift-log")]
@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "Listener",
             dependencies: [
-                "SMTPServer", "Spool", "RelayConfig", "Control", "RelayDNS", "RelayTLS",
+                "SMTPServer", "Spool", "RelayConfig", "Control", "RelayDNS", "RelayTLS", "CRelayShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

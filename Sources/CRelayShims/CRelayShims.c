@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <crypt.h>
 #include "CRelayShims.h"
 
 int CRelayShims_peer_uid(int fd, uid_t *uid) {
@@ -36,4 +37,16 @@ int CRelayShims_sd_notify(const char *state) {
                           (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length));
     close(fd);
     return sent < 0 ? -1 : 1;
+}
+
+int CRelayShims_crypt_matches(const char *password, const char *hash) {
+    struct crypt_data data;
+    memset(&data, 0, sizeof(data));
+    const char *result = crypt_r(password, hash, &data);
+    if (result == NULL || result[0] == '*') return 0;
+    size_t length = strlen(hash);
+    if (strlen(result) != length) return 0;
+    unsigned char difference = 0;
+    for (size_t i = 0; i < length; i++) difference |= (unsigned char)(result[i] ^ hash[i]);
+    return difference == 0;
 }

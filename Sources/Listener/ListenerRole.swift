@@ -37,12 +37,15 @@ public final class ListenerRole: Service {
     private let onReady: @Sendable () -> Void
     /// The listener certificate, swapped whole on reload; nil without `[tls]`.
     private let tls: NIOLockedValueBox<TLSContext?>
+    /// The `[auth]` users, re-read on reload; nil without `[auth]`.
+    private let users: NIOLockedValueBox<UsersFile?>
 
     public init(
         configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger,
         onReady: @escaping @Sendable () -> Void = {}
-    ) throws(TLSError) {
+    ) throws {
         self.tls = NIOLockedValueBox(try configuration.tls.map(Self.makeTLSContext))
+        self.users = NIOLockedValueBox(try configuration.auth.map { auth throws(UsersFileError) in try UsersFile.load(auth.usersFile) })
         self.configuration = configuration
         self.current = NIOLockedValueBox(configuration)
         self.onReady = onReady
@@ -128,6 +131,12 @@ public final class ListenerRole: Service {
         } catch {
             logger.error("reload: TLS files refused; keeping the old certificate", metadata: ["reason": "\(error)"])
         }
+        do {
+            let loaded = try new.auth.map { auth throws(UsersFileError) in try UsersFile.load(auth.usersFile) }
+            users.withLockedValue { $0 = loaded }
+        } catch {
+            logger.error("reload: users file refused; keeping the old users", metadata: ["reason": "\(error)"])
+        }
         current.withLockedValue { $0 = new }
         if new.listeners.map(\.address) != configuration.listeners.map(\.address) || new.spoolDir != configuration.spoolDir {
             logger.warning("reload: listener addresses or spool_dir changed; restart to apply them")
@@ -138,6 +147,14 @@ public final class ListenerRole: Service {
             logger.warning("reload: connection limits changed; restart to apply them")
         }
         logger.notice("reloaded")
+    }
+
+    /// Checks credentials against `users` on a global queue: crypt(3) takes tens of
+    /// milliseconds by design, which must never stall an event loop.
+    static func verifier(_ users: UsersFile) -> CredentialsVerifier {
+        { (user: String, password: String, done: @escaping @Sendable (Bool) -> Void) in
+            DispatchQueue.global().async { done(users.matches(user: user, password: password)) }
+        }
     }
 
     /// Installs a server TLS handler with `context` and reads back what it negotiated.
@@ -194,6 +211,7 @@ public final class ListenerRole: Service {
         }
         let acceptDomains = configuration.relay.acceptDomains
         let tlsContext = tls.withLockedValue { $0 }
+        let verifyCredentials = users.withLockedValue { $0 }.map(Self.verifier)
         let installTLS = tlsContext.map(Self.tlsInstaller)
         let session = SMTPServerSession(
             configuration: SMTPServerSession.Configuration(
@@ -211,7 +229,7 @@ public final class ListenerRole: Service {
                 commandTimeout: TimeAmount(configuration.limits.commandTimeout),
                 dataTimeout: TimeAmount(configuration.limits.dataTimeout), normalizeBareLineFeed: normalize,
                 maximumLineLength: configuration.limits.maxLineLength, installTLS: installTLS,
-                implicitTLS: listener.mode == .smtps),
+                implicitTLS: listener.mode == .smtps, verifyCredentials: verifyCredentials),
             sink: sink,
             info: SMTPSessionInfo(
                 sessionID: sessionID, clientAddress: address, clientPort: port,

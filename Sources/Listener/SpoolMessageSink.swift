@@ -27,13 +27,15 @@ final class SpoolMessageSink: SMTPMessageSink, Sendable {
         let queueID = spool.makeQueueID()
         let arrival = Date().timeIntervalSince1970
         let buffer = spool.makeBodyBuffer(queueID: queueID, allocator: allocator)
+        // RFC 3848: ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both).
         let protocolName = (envelope.extended ? "ESMTP" : "SMTP") + (session.tls == nil ? "" : "S")
+            + (session.authUser == nil ? "" : "A")
         // The reverse lookup started with the session; if it has not finished, `unknown`.
         let client = MessageClient(
             sessionID: session.sessionID, address: session.clientAddress, port: session.clientPort,
             name: session.clientName.name,
             heloName: envelope.heloName, protocolName: protocolName, tlsVersion: session.tls?.version,
-            tlsCipher: session.tls?.cipher)
+            tlsCipher: session.tls?.cipher, authUser: session.authUser)
         let received = ReceivedHeader(
             heloName: envelope.heloName, clientName: client.name, clientAddress: client.address, hostname: hostname,
             protocolName: protocolName, queueID: queueID, tls: session.tls,

@@ -23,4 +23,7 @@ public enum SMTPServerAction: Sendable, Hashable {
     /// plaintext after STARTTLS must not be acted on), start the TLS handshake, and report
     /// `tlsHandshakeCompleted`.
     case startTLS(SMTPReply)
+    /// Check the credentials (off the event loop: crypt(3) is slow on purpose), then report
+    /// `credentialsChecked`. The password must not be logged.
+    case verifyCredentials(user: String, password: String)
 }

@@ -51,6 +51,8 @@ public struct SMTPSessionInfo: Sendable {
     public var listenerName: String
     /// TLS version and cipher once the session runs over TLS.
     public var tls: (version: String, cipher: String)?
+    /// The authenticated user (RFC 4954), if any.
+    public var authUser: String?
 
     public init(
         sessionID: String, clientAddress: String, clientPort: Int, listenerName: String,

@@ -15,6 +15,9 @@ public typealias TLSNegotiationReader = @Sendable () -> (version: String, cipher
 /// Puts TLS at the front of a channel's pipeline (server mode).
 public typealias TLSInstaller = @Sendable (any Channel) throws -> TLSNegotiationReader
 
+/// Checks a user name and password; calls back (on any thread) with the verdict.
+public typealias CredentialsVerifier = @Sendable (_ user: String, _ password: String, _ done: @escaping @Sendable (Bool) -> Void) -> Void
+
 /// Sent when the shutdown timeout expires: whatever is still open gets `421` now.
 public struct SMTPShutdownDeadlinePassed: Sendable {
     public init() {}
@@ -40,12 +43,15 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         public var installTLS: TLSInstaller?
         /// smtps: TLS from the first byte; the greeting waits for the handshake.
         public var implicitTLS: Bool
+        /// Checks AUTH credentials; nil when the listener has no `[auth]`.
+        public var verifyCredentials: CredentialsVerifier?
 
         public init(
             commandTimeout: TimeAmount, dataTimeout: TimeAmount, normalizeBareLineFeed: Bool, maximumLineLength: Int,
             installTLS: TLSInstaller? = nil,
-            implicitTLS: Bool = false
+            implicitTLS: Bool = false, verifyCredentials: CredentialsVerifier? = nil
         ) {
+            self.verifyCredentials = verifyCredentials
             self.installTLS = installTLS
             self.implicitTLS = implicitTLS
             self.commandTimeout = commandTimeout
@@ -63,6 +69,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         case committing
         /// STARTTLS answered; input waits for the handshake.
         case awaitingTLS
+        /// AUTH credentials are being checked; input waits.
+        case verifying
         case closed
     }
 
@@ -144,6 +152,10 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     }
 
     public func read(context: ChannelHandlerContext) {
+        if case .verifying = mode {
+            readPending = true
+            return
+        }
         if case .committing = mode {
             readPending = true
             return
@@ -213,7 +225,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 }
                 mode = .command
                 send(reply, context: context)
-            case .committing, .awaitingTLS, .closed:
+            case .committing, .awaitingTLS, .verifying, .closed:
                 break loop
             }
         }
@@ -273,6 +285,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             send(reply, context: context)
         case .commit(let envelope):
             commit(envelope, context: context)
+        case .verifyCredentials(let user, let password):
+            verify(user: user, password: password, context: context)
         case .startTLS(let reply):
             send(reply, context: context)
             flushIfNeeded(context: context)
@@ -286,6 +300,51 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 logger.error("cannot start TLS", metadata: ["reason": "\(error)"])
                 close(context: context)
             }
+        }
+    }
+
+    private func verify(user: String, password: String, context: ChannelHandlerContext) {
+        guard let verifier = configuration.verifyCredentials else {
+            run(session.credentialsChecked(valid: false), context: context)
+            return
+        }
+        mode = .verifying
+        flushIfNeeded(context: context)
+        let loop = context.eventLoop
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        let boundContext = NIOLoopBound(context, eventLoop: loop)
+        verifier(user, password) { valid in
+            loop.execute {
+                guard case .verifying = handler.value.mode else { return }
+                if valid {
+                    handler.value.credentialsChecked(valid: true, user: user, context: boundContext.value)
+                } else {
+                    // A growing delay per failure slows guessing (as Postfix's smtpd does).
+                    let delay = TimeAmount.seconds(Int64(handler.value.session.authFailures + 1))
+                    loop.scheduleTask(in: delay) {
+                        handler.value.credentialsChecked(valid: false, user: user, context: boundContext.value)
+                    }
+                }
+            }
+        }
+    }
+
+    private func credentialsChecked(valid: Bool, user: String, context: ChannelHandlerContext) {
+        guard case .verifying = mode else { return }
+        mode = .command
+        if valid {
+            info.authUser = user
+            logger.info("authenticated", metadata: ["user": "\(user)"])
+        } else {
+            logger.notice("authentication failed", metadata: ["user": "\(user)"])
+        }
+        run(session.credentialsChecked(valid: valid), context: context)
+        armTimeout(context: context)
+        process(context: context)
+        flushIfNeeded(context: context)
+        if readPending, !isClosed {
+            readPending = false
+            context.read()
         }
     }
 
@@ -392,7 +451,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     private var currentTimeout: TimeAmount {
         switch mode {
         case .data, .chunk, .discardChunk: configuration.dataTimeout
-        case .command, .committing, .awaitingTLS, .closed: configuration.commandTimeout
+        case .command, .committing, .awaitingTLS, .verifying, .closed: configuration.commandTimeout
         }
     }
 

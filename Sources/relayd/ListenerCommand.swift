@@ -22,11 +22,6 @@ struct ListenerCommand: AsyncParsableCommand {
                 Data("relayd: listener \(listener.address): proxy_protocol = true is not supported by this version\n".utf8))
             throw ExitCode(ExitStatus.configuration)
         }
-        if configuration.auth != nil {
-            // XXX: AUTH (users_file, crypt(3)) is not built yet; refuse rather than accept mail unauthenticated.
-            FileHandle.standardError.write(Data("relayd: [auth] is not supported by this version\n".utf8))
-            throw ExitCode(ExitStatus.configuration)
-        }
         bootstrapLogging(configuration.log)
         let logger = Logger(label: "relay.listener")
         let spool: Spool
@@ -42,8 +37,8 @@ struct ListenerCommand: AsyncParsableCommand {
             role = try ListenerRole(
                 configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady)
         } catch {
-            // A missing or mismatched certificate or key: exit 78 naming the file.
-            FileHandle.standardError.write(Data("relayd: [tls]: \(error)\n".utf8))
+            // A missing or mismatched certificate or key, an unreadable users file: exit 78 naming it.
+            FileHandle.standardError.write(Data("relayd: \(error)\n".utf8))
             throw ExitCode(ExitStatus.configuration)
         }
         let reloads = onReloadSignal(config, logger: logger) { role.reload($0) }

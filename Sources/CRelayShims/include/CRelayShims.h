@@ -16,4 +16,8 @@ int CRelayShims_pipe_nonblocking(int fds[2]);
 /// Returns 1 if sent, 0 if NOTIFY_SOCKET is unset, -1 on error.
 int CRelayShims_sd_notify(const char *state);
 
+/// Checks `password` against a crypt(3) hash (yescrypt, sha512-crypt, …) with the system's
+/// libcrypt, comparing in constant time. Returns 1 on a match, 0 otherwise.
+int CRelayShims_crypt_matches(const char *password, const char *hash);
+
 #endif
