@@ -23,7 +23,8 @@ RELAYD = Path(os.environ.get("RELAYD", ROOT / ".build" / "release" / "relayd"))
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "10000"))
 IDLE_SESSIONS = int(os.environ.get("BENCH_IDLE", "1000"))
-SECTIONS = set(os.environ.get("BENCH_SECTIONS", "accept,e2e,memory").split(","))
+SECTIONS = set(os.environ.get("BENCH_SECTIONS", "accept,e2e,memory,tls").split(","))
+TLS_SESSIONS = int(os.environ.get("BENCH_TLS_SESSIONS", "2000"))
 CASES = [(10, 1024), (100, 1024), (10, 51200), (100, 51200)]  # (sessions, message size)
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
@@ -111,7 +112,7 @@ class CountingSink(Sink):
 
 
 class Relay:
-    def __init__(self, workdir: Path, upstream_port: int | None = None):
+    def __init__(self, workdir: Path, upstream_port: int | None = None, tls: tuple[Path, Path] | None = None):
         self.dir = workdir
         self.port = free_port()
         self.spool = workdir / "spool"
@@ -122,7 +123,8 @@ class Relay:
             f'hostname = "bench.relay"\nspool_dir = "{self.spool}"\nrun_dir = "{workdir}"\n'
             f'[[listener]]\naddress = "127.0.0.1:{self.port}"\n'
             f'[limits]\nmax_connections = 5000\nmax_connections_per_ip = 5000\nmax_message_size = "100MB"\n'
-            f'[log]\nlevel = "warning"\n' + route)
+            f'[log]\nlevel = "warning"\n' + route
+            + (f'[tls]\ncert = "{tls[0]}"\nkey = "{tls[1]}"\n' if tls else ""))
         self.proc = subprocess.Popen([str(RELAYD), "listener", "-c", str(self.conf)],
                                      stdout=subprocess.DEVNULL, stderr=open(workdir / "relayd.log", "ab"))
         self.worker = None
@@ -268,6 +270,91 @@ def large_message(base: Path) -> list[str]:
             f"before, peak {peak / 1024:.1f} MB; {seconds:.1f} s) |"]
 
 
+def _tls_client(args) -> int:
+    """One worker process: `count` sessions, each STARTTLS (optional) and one 1 KB message or just
+    the handshake. Returns the sessions completed."""
+    import smtplib
+    import ssl
+    port, count, use_tls, send = args
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    body = b"Subject: bench\r\n\r\n" + (b"x" * 76 + b"\r\n") * 13
+    done = 0
+    for _ in range(count):
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            smtp.ehlo("bench.client")
+            if use_tls:
+                smtp.starttls(context=context)
+                smtp.ehlo("bench.client")
+            if send:
+                smtp.sendmail("from@bench.test", ["to@dest.test"], body)
+        done += 1
+    return done
+
+
+def tls_figures(base: Path) -> list[str]:
+    """STARTTLS handshakes/s, messages/s over STARTTLS against plaintext (same Python client, two
+    client processes), and the memory of an idle TLS session."""
+    import multiprocessing
+    import ssl
+    work = Path(tempfile.mkdtemp(prefix="bench-tls-", dir=base))
+    cert, key = work / "cert.pem", work / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=bench.relay"],
+                   check=True, capture_output=True)
+    relay = Relay(work, tls=(cert, key))
+    rows = []
+    with multiprocessing.Pool(2) as pool:
+        def rate(use_tls: bool, send: bool) -> float:
+            rates = []
+            for _ in range(RUNS):
+                started = time.monotonic()
+                pool.map(_tls_client, [(relay.port, TLS_SESSIONS // 2, use_tls, send)] * 2)
+                rates.append(TLS_SESSIONS / (time.monotonic() - started))
+            return statistics.median(rates)
+        handshakes = rate(True, False)
+        plain_sessions = rate(False, False)
+        tls_messages = rate(True, True)
+        plain_messages = rate(False, True)
+    rows.append(f"| sessions/s with STARTTLS handshake (no message) | {handshakes:,.0f} "
+                f"(plaintext sessions: {plain_sessions:,.0f}; ratio {handshakes / plain_sessions:.0%}) |")
+    rows.append(f"| 1 KB messages/s over STARTTLS, one per session | {tls_messages:,.0f} "
+                f"(plaintext: {plain_messages:,.0f}; ratio {tls_messages / plain_messages:.0%}) |")
+    # Idle sessions after STARTTLS and EHLO.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    time.sleep(0.5)
+    before = relay.pss_kb()
+    idle = []
+    count = min(IDLE_SESSIONS, 500)
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
+        s.recv(512)
+        s.sendall(b"EHLO idle\r\n")
+        data = b""
+        while not data.endswith(b"250 HELP\r\n"):
+            data += s.recv(4096)
+        s.sendall(b"STARTTLS\r\n")
+        s.recv(512)
+        t = context.wrap_socket(s)
+        t.sendall(b"EHLO idle\r\n")
+        data = b""
+        while not data.endswith(b"250 HELP\r\n"):
+            data += t.recv(4096)
+        idle.append(t)
+    time.sleep(1.0)
+    after = relay.pss_kb()
+    for t in idle:
+        t.close()
+    relay.stop()
+    shutil.rmtree(work)
+    rows.append(f"| memory per idle TLS session after STARTTLS and EHLO (PSS growth / {count}) | "
+                f"{(after - before) / count:.1f} KB |")
+    return rows
+
+
 def main() -> None:
     if not RELAYD.exists():
         raise SystemExit(f"{RELAYD} is missing: run `swift build -c release` (make bench does)")
@@ -287,6 +374,10 @@ def main() -> None:
         print("### End to end (listener + worker relaying to smtp-sink as a [[route]] host)\n")
         print("Time from the first connection of smtp-source to the last message counted by smtp-sink.\n")
         print("\n".join(end_to_end(base)) + "\n")
+    if "tls" in SECTIONS:
+        print(f"### TLS (Python smtplib clients in 2 processes, {TLS_SESSIONS} sessions per figure)\n")
+        print("| what | figure |\n| --- | --- |")
+        print("\n".join(tls_figures(base)) + "\n")
     if "memory" in SECTIONS:
         print("### Memory\n\n| what | figure |\n| --- | --- |")
         print("\n".join(idle_sessions(base) + large_message(base)))
