@@ -6,7 +6,7 @@ DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev libcrypt-dev pkg-config 
 PY_PACKAGES  := pytest dnslib cryptography
 CONFIG     ?= packaging/dev/relayd.conf
 
-.PHONY: run test deps build build-release unit integration lint-man bench clean
+.PHONY: run test deps build build-release unit integration lint-man bench deb clean
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -47,6 +47,10 @@ test: build
 
 bench: build-release
 	python3 Benchmarks/bench.py
+
+# A Debian package (static Swift runtime), unpacked and self-tested by the script.
+deb: deps
+	bash packaging/debian/build-deb.sh
 
 clean:
 	rm -rf .build run
