@@ -86,15 +86,15 @@ public struct SMTPServerSession: Sendable {
     }
 
     public let configuration: Configuration
-    private var state = State.awaitingHello
+    var state = State.awaitingHello
     private var errors = 0
     private var draining = false
     /// The session runs over TLS (after STARTTLS, or from the start on an smtps listener).
     public private(set) var tlsActive = false
     /// The user who authenticated, if one did (RFC 4954).
-    public private(set) var authenticatedUser: String?
+    public internal(set) var authenticatedUser: String?
     /// Failed AUTH attempts; the driver delays each 535 by this many seconds.
-    public private(set) var authFailures = 0
+    public internal(set) var authFailures = 0
     /// Failed AUTH attempts before `421` and disconnect.
     public static let maximumAuthFailures = 3
     private let parser: SMTPCommandParser
@@ -431,88 +431,6 @@ public struct SMTPServerSession: Sendable {
         }
     }
 
-    private mutating func auth(mechanism: String, initialResponse: String?) -> SMTPServerAction {
-        if configuration.requireTLS && !tlsActive {
-            return error(SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Must issue a STARTTLS command first"))
-        }
-        guard configuration.authAvailable else { return error(.badSequence("authentication not enabled")) }
-        // AUTH is accepted only over TLS (RFC 4954 §4, SPEC): no credentials are read before.
-        guard tlsActive else {
-            return error(SMTPReply(code: 538, EnhancedStatusCode(5, 7, 11), "Encryption required for requested authentication mechanism"))
-        }
-        guard authenticatedUser == nil else { return error(.badSequence("already authenticated")) }
-        let hello: Hello
-        switch state {
-        case .ready(let current): hello = current
-        case .awaitingHello: return error(.badSequence("send HELO/EHLO first"))
-        case .transaction: return error(.badSequence("MAIL transaction in progress"))
-        case .receivingData, .receivingChunk, .committing, .authenticating, .closed:
-            preconditionFailure("command while reading message text")
-        }
-        let kind: SASLExchange.Mechanism
-        switch mechanism {
-        case "PLAIN": kind = .plain
-        case "LOGIN": kind = .login
-        default: return error(SMTPReply(code: 504, EnhancedStatusCode(5, 5, 4), "Unrecognized authentication type"))
-        }
-        let exchange = SASLExchange(mechanism: kind, user: nil)
-        guard let initialResponse else {
-            state = .authenticating(hello, exchange)
-            return .send(SMTPReply(code: 334, nil, kind == .plain ? "" : "VXNlcm5hbWU6"))  // "Username:"
-        }
-        // RFC 4954 §4: "=" is an empty initial response.
-        return saslResponse(Array((initialResponse == "=" ? "" : initialResponse).utf8), hello: hello, exchange: exchange)
-    }
-
-    private mutating func saslResponse(_ line: [UInt8], hello: Hello, exchange: SASLExchange) -> SMTPServerAction {
-        state = .ready(hello)
-        let text = String(decoding: line, as: UTF8.self)
-        if text == "*" { return error(SMTPReply(code: 501, EnhancedStatusCode(5, 0, 0), "Authentication aborted")) }
-        guard let decoded = Base64.decode(Substring(text)) else {
-            return error(SMTPReply(code: 501, EnhancedStatusCode(5, 5, 2), "Invalid base64 data"))
-        }
-        switch exchange.mechanism {
-        case .plain:
-            // RFC 4616: [authzid] NUL authcid NUL passwd
-            let parts = decoded.split(separator: 0, omittingEmptySubsequences: false)
-            guard parts.count == 3, !parts[1].isEmpty,
-                let user = String(validating: parts[1], as: UTF8.self),
-                let password = String(validating: parts[2], as: UTF8.self)
-            else { return error(SMTPReply(code: 501, EnhancedStatusCode(5, 5, 2), "Invalid PLAIN response")) }
-            state = .authenticating(hello, SASLExchange(mechanism: .plain, user: user))
-            return .verifyCredentials(user: user, password: password)
-        case .login:
-            guard let value = String(validating: decoded, as: UTF8.self) else {
-                return error(SMTPReply(code: 501, EnhancedStatusCode(5, 5, 2), "Invalid LOGIN response"))
-            }
-            guard let user = exchange.user else {
-                state = .authenticating(hello, SASLExchange(mechanism: .login, user: value))
-                return .send(SMTPReply(code: 334, nil, "UGFzc3dvcmQ6"))  // "Password:"
-            }
-            state = .authenticating(hello, SASLExchange(mechanism: .login, user: user, checking: true))
-            return .verifyCredentials(user: user, password: value)
-        }
-    }
-
-    /// The credentials of the pending AUTH were checked.
-    public mutating func credentialsChecked(valid: Bool) -> SMTPServerAction {
-        guard case .authenticating(let hello, let exchange) = state, let user = exchange.user else {
-            preconditionFailure("credentialsChecked outside AUTH")
-        }
-        state = .ready(hello)
-        if valid {
-            authenticatedUser = user
-            return .send(SMTPReply(code: 235, EnhancedStatusCode(2, 7, 0), "Authentication successful"))
-        }
-        authFailures += 1
-        let refusal = SMTPReply(code: 535, EnhancedStatusCode(5, 7, 8), "Authentication credentials invalid")
-        if authFailures >= Self.maximumAuthFailures {
-            state = .closed
-            return .sendAndClose([refusal, SMTPReply(code: 421, EnhancedStatusCode(4, 7, 0), "\(configuration.hostname) Error: too many authentication failures")])
-        }
-        return .send(refusal)
-    }
-
     private mutating func messageComplete(
         _ hello: Hello, _ transaction: Transaction, _ summary: SMTPDataDecoder.Summary
     ) -> SMTPServerAction {
@@ -544,7 +462,7 @@ public struct SMTPServerSession: Sendable {
     }
 
     /// Counts a protocol error; too many end the session.
-    private mutating func error(_ reply: SMTPReply) -> SMTPServerAction {
+    mutating func error(_ reply: SMTPReply) -> SMTPServerAction {
         errors += 1
         if errors >= configuration.maximumErrors {
             state = .closed
