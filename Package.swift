@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure protocol: no I/O, imports NIOCore only.
@@ -94,13 +95,22 @@ let package = Package(
         ),
         .target(name: "CRelayShims", linkerSettings: [.linkedLibrary("crypt")]),
         .target(
+            name: "RelayMetrics",
+            dependencies: [
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "Control",
             dependencies: ["CRelayShims", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "Delivery",
             dependencies: [
-                "DeliveryCore", "SMTPClient", "RelayDNS", "Spool", "RelayConfig", "Control", "RelayTLS",
+                "DeliveryCore", "SMTPClient", "RelayDNS", "Spool", "RelayConfig", "Control", "RelayTLS", "RelayMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,7 +120,7 @@ let package = Package(
         .target(
             name: "Listener",
             dependencies: [
-                "SMTPServer", "Spool", "RelayConfig", "Control", "RelayDNS", "RelayTLS", "CRelayShims",
+                "SMTPServer", "Spool", "RelayConfig", "Control", "RelayDNS", "RelayTLS", "CRelayShims", "RelayMetrics",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -121,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "relayd",
             dependencies: [
-                "Listener", "Delivery", "RelayConfig", "RelayLog", "CRelayShims",
+                "Listener", "Delivery", "RelayConfig", "RelayLog", "CRelayShims", "RelayMetrics",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,7 @@
 import DeliveryCore
 import Foundation
 import Logging
+import RelayMetrics
 import Spool
 
 /// Turns attempt results into recipient states, log lines and DSNs, and stores them in one
@@ -12,6 +13,7 @@ struct OutcomeRecorder: Sendable {
     let delayWarning: Double?
     let logger: Logger
     let bounces: BounceFactory
+    let metrics: RelayMetrics?
 
     /// - Returns: when to try the destination again if nothing could be reached, else nil.
     func record(_ message: DueMessage, results: [Int64: AttemptResult], body: [Data]) -> Double? {
@@ -33,12 +35,15 @@ struct OutcomeRecorder: Sendable {
             case .delivered(let status):
                 metadata["dsn"] = "\(status)"
                 logger.info("delivered", metadata: metadata)
+                metrics?.deliveryAttempts(result: "delivered").increment()
+                metrics?.deliverySeconds.record(.milliseconds(Int64((now - message.arrivalTime) * 1000)))
                 outcomes.append(RecipientOutcome(
                     recipientID: recipient.id, state: .delivered, nextAttempt: nil, reply: result.reply, dsn: status,
                     relay: result.relay))
             case .bounced(let status):
                 metadata["dsn"] = "\(status)"
                 logger.info("bounced", metadata: metadata)
+                metrics?.deliveryAttempts(result: "bounced").increment()
                 outcomes.append(RecipientOutcome(
                     recipientID: recipient.id, state: .bounced, nextAttempt: nil, reply: result.reply, dsn: status,
                     relay: result.relay))
@@ -49,6 +54,7 @@ struct OutcomeRecorder: Sendable {
                     // SPEC: after max_queue_lifetime, bounced with 5.4.7.
                     metadata["dsn"] = "5.4.7"
                     logger.info("expired", metadata: metadata)
+                    metrics?.deliveryAttempts(result: "expired").increment()
                     outcomes.append(RecipientOutcome(
                         recipientID: recipient.id, state: .bounced, nextAttempt: nil, reply: result.reply, dsn: "5.4.7",
                         relay: result.relay))
@@ -58,6 +64,7 @@ struct OutcomeRecorder: Sendable {
                     let next = now + policy.delay(afterAttempts: attempts, jitter: RetryPolicy.randomJitter())
                     metadata["dsn"] = "\(status)"
                     logger.info("deferred", metadata: metadata)
+                    metrics?.deliveryAttempts(result: "deferred").increment()
                     let warn = !recipient.warned && delayWarning.map { now - message.arrivalTime >= $0 } == true
                     if warn {
                         var warning = dsnRecipient(recipient, status: status, result: result, now: now)

@@ -2,6 +2,7 @@ import DeliveryCore
 import Control
 import Foundation
 import Logging
+import RelayMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 import RelayConfig
@@ -28,11 +29,13 @@ public final class WorkerRole: Service {
 
     /// Told once the control socket is up.
     private let onReady: @Sendable () -> Void
+    private let metrics: RelayMetrics?
 
     public init(
         configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger,
-        onReady: @escaping @Sendable () -> Void = {}
+        onReady: @escaping @Sendable () -> Void = {}, metrics: RelayMetrics? = nil
     ) {
+        self.metrics = metrics
         self.onReady = onReady
         self.configuration = configuration
         self.spool = spool
@@ -59,7 +62,8 @@ public final class WorkerRole: Service {
             maximumLifetime: configuration.delivery.maxQueueLifetime.seconds)
         let recorder = OutcomeRecorder(
             store: store, policy: policy, delayWarning: configuration.delivery.delayWarning?.seconds, logger: logger,
-            bounces: BounceFactory(hostname: configuration.hostname, postmaster: configuration.postmasterAddress, spool: spool))
+            bounces: BounceFactory(hostname: configuration.hostname, postmaster: configuration.postmasterAddress, spool: spool),
+            metrics: metrics)
         let started = Date().timeIntervalSince1970
         let administration = QueueAdministration(spool: spool)
         let control = ControlServer(
@@ -69,6 +73,13 @@ public final class WorkerRole: Service {
         }
         try control.start()
         defer { control.stop() }
+        // Queue gauges every few seconds: counting is a spool scan, not a per-delivery cost.
+        let figures = metrics.map { metrics in
+            group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(5)) { _ in
+                Self.publish(try store.figures(), to: metrics)
+            }
+        }
+        defer { figures?.cancel() }
         onReady()
         logger.notice("worker started", metadata: ["concurrency": "\(configuration.delivery.concurrency)"])
         await withGracefulShutdownHandler {
@@ -107,6 +118,13 @@ public final class WorkerRole: Service {
     /// Messages one delivery job carries to its destination, one after another over the same
     /// connection: fewer scheduling passes and claims, and the connection stays busy.
     static let messagesPerJob = 8
+
+    private static func publish(_ figures: QueueFigures, to metrics: RelayMetrics) {
+        for (state, count) in figures.messages { metrics.queueMessages(state: state).set(Double(count)) }
+        let age = figures.oldestArrival.map { max(0, Date().timeIntervalSince1970 - $0) } ?? 0
+        metrics.oldestMessageSeconds.set(age)
+        for (domain, count) in figures.deferredByDomain { metrics.deferredByDestination(domain).set(Double(count)) }
+    }
 
     /// Answers one control request (docs/CONTROL-PROTOCOL.md).
     private func handle(

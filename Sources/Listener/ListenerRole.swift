@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RelayConfig
 import RelayDNS
+import RelayMetrics
 import RelayTLS
 import SMTPCore
 import SMTPServer
@@ -35,6 +36,7 @@ public final class ListenerRole: Service {
     ///   - group: event loops for the sessions.
     /// Told once every listening socket is bound.
     private let onReady: @Sendable () -> Void
+    private let metrics: RelayMetrics?
     /// The listener certificate, swapped whole on reload; nil without `[tls]`.
     private let tls: NIOLockedValueBox<TLSContext?>
     /// The `[auth]` users, re-read on reload; nil without `[auth]`.
@@ -42,8 +44,9 @@ public final class ListenerRole: Service {
 
     public init(
         configuration: RelayConfiguration, spool: Spool, group: any EventLoopGroup, logger: Logger,
-        onReady: @escaping @Sendable () -> Void = {}
+        onReady: @escaping @Sendable () -> Void = {}, metrics: RelayMetrics? = nil
     ) throws {
+        self.metrics = metrics
         self.tls = NIOLockedValueBox(try configuration.tls.map(Self.makeTLSContext))
         self.users = NIOLockedValueBox(try configuration.auth.map { auth throws(UsersFileError) in try UsersFile.load(auth.usersFile) })
         self.configuration = configuration
@@ -63,7 +66,10 @@ public final class ListenerRole: Service {
         self.kicker = kicker
         self.sink = SpoolMessageSink(
             spool: spool, hostname: configuration.hostname, allocator: ByteBufferAllocator(), logger: logger,
-            onCommitted: { kicker.kick() })
+            onCommitted: { [metrics] in
+                kicker.kick()
+                metrics?.messagesAccepted.increment()
+            })
         let address = configuration.postmasterAddress
         if let at = address.lastIndex(of: "@") {
             postmaster = Mailbox(localPart: String(address[..<at]), domain: String(address[address.index(after: at)...]))
@@ -157,6 +163,11 @@ public final class ListenerRole: Service {
         }
     }
 
+    /// Counts a refused message under its enhanced status code.
+    static func rejectionCounter(_ metrics: RelayMetrics) -> @Sendable (String) -> Void {
+        { (reason: String) in metrics.messagesRejected(reason: reason).increment() }
+    }
+
     /// Installs a server TLS handler with `context` and reads back what it negotiated.
     static func tlsInstaller(_ context: TLSContext) -> TLSInstaller {
         { (channel: any Channel) throws -> TLSNegotiationReader in
@@ -190,9 +201,12 @@ public final class ListenerRole: Service {
         registry.add(channel)
         let limiter = limiter
         let registry = registry
+        let metrics = metrics
+        metrics?.sessionsActive.increment()
         channel.closeFuture.whenComplete { _ in
             limiter.release(address)
             registry.remove(channel)
+            metrics?.sessionsActive.decrement()
         }
         let sessionID = sessionIDs.next()
         let clientName = SMTPClientName(names?.knownName(for: address) ?? "unknown")
@@ -229,7 +243,8 @@ public final class ListenerRole: Service {
                 commandTimeout: TimeAmount(configuration.limits.commandTimeout),
                 dataTimeout: TimeAmount(configuration.limits.dataTimeout), normalizeBareLineFeed: normalize,
                 maximumLineLength: configuration.limits.maxLineLength, installTLS: installTLS,
-                implicitTLS: listener.mode == .smtps, verifyCredentials: verifyCredentials),
+                implicitTLS: listener.mode == .smtps, verifyCredentials: verifyCredentials,
+                onMessageRefused: metrics.map(Self.rejectionCounter)),
             sink: sink,
             info: SMTPSessionInfo(
                 sessionID: sessionID, clientAddress: address, clientPort: port,

@@ -45,12 +45,16 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         public var implicitTLS: Bool
         /// Checks AUTH credentials; nil when the listener has no `[auth]`.
         public var verifyCredentials: CredentialsVerifier?
+        /// Told of every message refused after its text, with the enhanced status code.
+        public var onMessageRefused: (@Sendable (String) -> Void)?
 
         public init(
             commandTimeout: TimeAmount, dataTimeout: TimeAmount, normalizeBareLineFeed: Bool, maximumLineLength: Int,
             installTLS: TLSInstaller? = nil,
-            implicitTLS: Bool = false, verifyCredentials: CredentialsVerifier? = nil
+            implicitTLS: Bool = false, verifyCredentials: CredentialsVerifier? = nil,
+            onMessageRefused: (@Sendable (String) -> Void)? = nil
         ) {
+            self.onMessageRefused = onMessageRefused
             self.verifyCredentials = verifyCredentials
             self.installTLS = installTLS
             self.implicitTLS = implicitTLS
@@ -278,6 +282,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         case .discardChunk(let size, let reply):
             mode = .discardChunk(remaining: size, reply: reply)
         case .abortMessage(let reply):
+            configuration.onMessageRefused?(reply.enhancedCode?.description ?? "\(reply.code)")
             writer?.abort()
             writer = nil
             textDecoder = nil
@@ -392,6 +397,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             run(session.commitSucceeded(queueID: queueID), context: context)
         case .failure(let error):
             logger.error("message not stored", metadata: ["reason": "\(error)"])
+            configuration.onMessageRefused?("4.3.1")
             run(session.commitFailed(), context: context)
         }
         armTimeout(context: context)

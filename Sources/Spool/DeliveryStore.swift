@@ -243,3 +243,43 @@ public final class DeliveryStore: Sendable {
         }
     }
 }
+
+/// What the worker's metrics show about the queue.
+public struct QueueFigures: Sendable {
+    /// Messages by Postfix-style queue name (queued, active, deferred, held).
+    public var messages: [String: Int]
+    /// Arrival of the oldest message still queued (Unix seconds).
+    public var oldestArrival: Double?
+    /// Deferred recipients by domain.
+    public var deferredByDomain: [String: Int]
+}
+
+extension DeliveryStore {
+    /// Counts for the metrics endpoint.
+    public func figures() throws -> QueueFigures {
+        try database.read { db in
+            var states: [Int64: Set<String>] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT message_id, state FROM recipients WHERE state NOT IN ('delivered', 'bounced')")
+            while let row = try rows.next() { states[row["message_id"], default: []].insert(row["state"]) }
+            var messages = ["queued": 0, "active": 0, "deferred": 0, "held": 0]
+            for set in states.values {
+                let name =
+                    set.contains("active") ? "active" : set == ["held"] ? "held" : set.contains("deferred") ? "deferred" : "queued"
+                messages[name, default: 0] += 1
+            }
+            let oldest = try Double.fetchOne(db, sql: "SELECT min(arrival_time) FROM messages")
+            var deferred: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT lower(substr(address, instr(address, '@') + 1)) AS domain, count(*) AS n
+                    FROM recipients WHERE state = 'deferred' GROUP BY domain
+                    """)
+            {
+                deferred[row["domain"]] = row["n"]
+            }
+            return QueueFigures(messages: messages, oldestArrival: oldest, deferredByDomain: deferred)
+        }
+    }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Listener
 import Logging
+import RelayMetrics
 import NIOCore
 import SMTPServer
 import ServiceLifecycle
@@ -24,9 +25,12 @@ struct ListenerCommand: AsyncParsableCommand {
         }
         bootstrapLogging(configuration.log)
         let logger = Logger(label: "relay.listener")
+        let metrics = RelayMetrics()
         let spool: Spool
         do {
-            spool = try Spool(directory: configuration.spoolDir, logger: Logger(label: "relay.spool"))
+            spool = try Spool(
+                directory: configuration.spoolDir, logger: Logger(label: "relay.spool"),
+                onBatch: { _, seconds in metrics.spoolCommitSeconds.record(.nanoseconds(Int64(seconds * 1e9))) })
         } catch {
             logger.critical("cannot open spool", metadata: ["reason": "\(error)"])
             throw ExitCode(ExitStatus.temporaryFailure)
@@ -35,13 +39,16 @@ struct ListenerCommand: AsyncParsableCommand {
         let role: ListenerRole
         do {
             role = try ListenerRole(
-                configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady)
+                configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady,
+                metrics: metrics)
         } catch {
             // A missing or mismatched certificate or key, an unreadable users file: exit 78 naming it.
             FileHandle.standardError.write(Data("relayd: \(error)\n".utf8))
             throw ExitCode(ExitStatus.configuration)
         }
         let reloads = onReloadSignal(config, logger: logger) { role.reload($0) }
+        // [metrics] address: the listener serves it, the worker the port after it.
+        let metricsServer = try await startMetrics(configuration, offset: 0, metrics: metrics, group: group, logger: logger)
         defer { reloads.cancel() }
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -55,6 +62,7 @@ struct ListenerCommand: AsyncParsableCommand {
             try? await group.shutdownGracefully()
             throw ExitCode(ExitStatus.temporaryFailure)
         }
+        try? await metricsServer?.close()
         try await group.shutdownGracefully()
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Delivery
 import Foundation
 import Logging
+import RelayMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 import SMTPServer
@@ -29,8 +30,11 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.temporaryFailure)
         }
         let group = SMTPServerBootstrap.makeEventLoopGroup()
+        let metrics = RelayMetrics()
         let role = WorkerRole(
-            configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady)
+            configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady,
+            metrics: metrics)
+        let metricsServer = try await startMetrics(configuration, offset: 1, metrics: metrics, group: group, logger: logger)
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: role)],
@@ -53,6 +57,7 @@ struct WorkerCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.temporaryFailure)
         }
         spool.close()
+        try? await metricsServer?.close()
         try await group.shutdownGracefully()
         if restart.withLockedValue({ $0 }) { reexecute() }
     }

@@ -1,0 +1,60 @@
+import Prometheus
+
+/// The metrics SPEC names, in one Prometheus registry per role process.
+public final class RelayMetrics: Sendable {
+    public let registry = PrometheusCollectorRegistry()
+
+    public init() {}
+
+    /// `relay_<metric>_<unit>`.
+    private func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "relay", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    // Listener
+    public var sessionsActive: Gauge {
+        registry.makeGauge(descriptor: name("sessions", "active", "Open SMTP sessions"))
+    }
+    public var messagesAccepted: Counter {
+        registry.makeCounter(descriptor: name("messages_accepted", "total", "Messages committed to the spool (answered 250)"))
+    }
+    /// - Parameter reason: the enhanced status code of the refusal (e.g. `5.3.4`).
+    public func messagesRejected(reason: String) -> Counter {
+        registry.makeCounter(
+            descriptor: name("messages_rejected", "total", "Messages refused after their text, by enhanced status code"),
+            labels: [("reason", reason)])
+    }
+    public var spoolCommitSeconds: DurationHistogram {
+        registry.makeDurationHistogram(
+            descriptor: name("spool_commit", "seconds", "Duration of one group commit (fsync included)"),
+            buckets: [.microseconds(250), .milliseconds(1), .milliseconds(5), .milliseconds(25), .milliseconds(100), .seconds(1)])
+    }
+
+    // Worker
+    public func queueMessages(state: String) -> Gauge {
+        registry.makeGauge(descriptor: name("queue", "messages", "Messages in the queue by state"), labels: [("state", state)])
+    }
+    public func deliveryAttempts(result: String) -> Counter {
+        registry.makeCounter(
+            descriptor: name("delivery_attempts", "total", "Delivery attempts per recipient by result"),
+            labels: [("result", result)])
+    }
+    public var deliverySeconds: DurationHistogram {
+        registry.makeDurationHistogram(
+            descriptor: name("delivery", "seconds", "Time from arrival to delivery"),
+            buckets: [.milliseconds(100), .seconds(1), .seconds(10), .seconds(60), .seconds(600), .seconds(3600), .seconds(86400)])
+    }
+    public var oldestMessageSeconds: Gauge {
+        registry.makeGauge(descriptor: name("queue_oldest_message", "seconds", "Age of the oldest message in the queue"))
+    }
+    public func deferredByDestination(_ destination: String) -> Gauge {
+        registry.makeGauge(
+            descriptor: name("queue_deferred", "recipients", "Deferred recipients by destination domain"),
+            labels: [("destination", destination)])
+    }
+
+    /// Prometheus text format.
+    public func text() -> [UInt8] {
+        registry.emitToBuffer()
+    }
+}
