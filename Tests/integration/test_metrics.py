@@ -1,10 +1,27 @@
 """Prometheus text at /metrics: the listener on [metrics] address, the worker on the next port."""
 import smtplib
+import socket
 import subprocess
 import time
 
-from conftest import free_port
 from peers import Upstream
+
+
+def two_free_ports() -> int:
+    """A port p with p + 1 free too: the listener serves p, the worker p + 1."""
+    for _ in range(200):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            if port >= 65535:
+                continue
+            with socket.socket() as b:
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError("no two consecutive free ports")
 
 
 def scrape(port: int) -> dict[str, float]:
@@ -16,7 +33,7 @@ def scrape(port: int) -> dict[str, float]:
 
 def test_counters_move_during_a_delivery(relay_factory):
     up = Upstream()
-    port = free_port()
+    port = two_free_ports()
     relay = relay_factory(f'[metrics]\naddress = "127.0.0.1:{port}"\n'
                           f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n')
     try:
