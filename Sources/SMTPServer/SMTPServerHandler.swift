@@ -344,13 +344,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             logger.notice("authentication failed", metadata: ["user": "\(user)"])
         }
         run(session.credentialsChecked(valid: valid), context: context)
-        armTimeout(context: context)
-        process(context: context)
-        flushIfNeeded(context: context)
-        if readPending, !isClosed {
-            readPending = false
-            context.read()
-        }
+        resumeInput(context: context)
     }
 
     private func tlsEstablished(context: ChannelHandlerContext) {
@@ -400,6 +394,12 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             configuration.onMessageRefused?("4.3.1")
             run(session.commitFailed(), context: context)
         }
+        resumeInput(context: context)
+    }
+
+    /// Goes on after a pause (a commit, a credentials check): input already buffered is
+    /// processed, and a read held back by `read(context:)` is passed on.
+    private func resumeInput(context: ChannelHandlerContext) {
         armTimeout(context: context)
         process(context: context)
         flushIfNeeded(context: context)

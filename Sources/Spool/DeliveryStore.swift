@@ -28,6 +28,25 @@ public struct DueMessage: Sendable, Hashable {
     public var recipients: [DueRecipient]
 }
 
+extension DueRecipient {
+    /// From a `recipients` row with id, address, dsn_notify, dsn_orcpt, attempts, warned.
+    init(row: Row) {
+        self.init(
+            id: row["id"], address: row["address"], notify: row["dsn_notify"], originalRecipient: row["dsn_orcpt"],
+            attempts: row["attempts"], warned: row["warned"] != 0)
+    }
+}
+
+extension DueMessage {
+    /// From a `messages` row with the envelope columns the worker reads.
+    init(row: Row, recipients: [DueRecipient]) {
+        self.init(
+            id: row["id"], queueID: row["queue_id"], arrivalTime: row["arrival_time"], sender: row["sender"],
+            size: row["size"], bodyType: row["body_type"], smtputf8: row["smtputf8"] != 0,
+            dsnReturn: row["dsn_ret"], dsnEnvelopeID: row["dsn_envid"], kind: row["kind"], recipients: recipients)
+    }
+}
+
 /// What became of one recipient in one attempt.
 public struct RecipientOutcome: Sendable, Hashable {
     public enum State: String, Sendable {
@@ -111,16 +130,8 @@ public final class DeliveryStore: Sendable {
                     """)
             return try ids.compactMap { id -> DueMessage? in
                 guard let row = try Row.fetchOne(messageStatement, arguments: [id]) else { return nil }
-                let recipients = try Row.fetchAll(recipientStatement, arguments: [id, now]).map { r in
-                    DueRecipient(
-                        id: r["id"], address: r["address"], notify: r["dsn_notify"], originalRecipient: r["dsn_orcpt"],
-                        attempts: r["attempts"], warned: r["warned"] != 0)
-                }
-                return DueMessage(
-                    id: id, queueID: row["queue_id"], arrivalTime: row["arrival_time"], sender: row["sender"],
-                    size: row["size"], bodyType: row["body_type"], smtputf8: row["smtputf8"] != 0,
-                    dsnReturn: row["dsn_ret"], dsnEnvelopeID: row["dsn_envid"], kind: row["kind"],
-                    recipients: recipients)
+                let recipients = try Row.fetchAll(recipientStatement, arguments: [id, now]).map(DueRecipient.init(row:))
+                return DueMessage(row: row, recipients: recipients)
             }
         }
     }
@@ -143,15 +154,8 @@ public final class DeliveryStore: Sendable {
                     SELECT id, address, dsn_notify, dsn_orcpt, attempts, warned FROM recipients
                     WHERE message_id = ? AND state IN ('queued', 'deferred', 'held') ORDER BY id
                     """, arguments: [id]
-            ).map { r in
-                DueRecipient(
-                    id: r["id"], address: r["address"], notify: r["dsn_notify"], originalRecipient: r["dsn_orcpt"],
-                    attempts: r["attempts"], warned: r["warned"] != 0)
-            }
-            return DueMessage(
-                id: id, queueID: row["queue_id"], arrivalTime: row["arrival_time"], sender: row["sender"],
-                size: row["size"], bodyType: row["body_type"], smtputf8: row["smtputf8"] != 0,
-                dsnReturn: row["dsn_ret"], dsnEnvelopeID: row["dsn_envid"], kind: row["kind"], recipients: recipients)
+            ).map(DueRecipient.init(row:))
+            return DueMessage(row: row, recipients: recipients)
         }
     }
 
@@ -263,11 +267,7 @@ extension DeliveryStore {
                 db, sql: "SELECT message_id, state FROM recipients WHERE state NOT IN ('delivered', 'bounced')")
             while let row = try rows.next() { states[row["message_id"], default: []].insert(row["state"]) }
             var messages = ["queued": 0, "active": 0, "deferred": 0, "held": 0]
-            for set in states.values {
-                let name =
-                    set.contains("active") ? "active" : set == ["held"] ? "held" : set.contains("deferred") ? "deferred" : "queued"
-                messages[name, default: 0] += 1
-            }
+            for set in states.values { messages[QueuedMessage.queueName(of: set), default: 0] += 1 }
             let oldest = try Double.fetchOne(db, sql: "SELECT min(arrival_time) FROM messages")
             var deferred: [String: Int] = [:]
             for row in try Row.fetchAll(

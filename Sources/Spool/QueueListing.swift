@@ -24,8 +24,10 @@ public struct QueuedMessage: Sendable, Hashable {
 
     /// The Postfix-style queue the message is in: `active` if any recipient is being delivered,
     /// `held` if all pending ones are held, `deferred` if any was tried, else `queued`.
-    public var queueName: String {
-        let states = Set(recipients.map(\.state))
+    public var queueName: String { Self.queueName(of: Set(recipients.map(\.state))) }
+
+    /// The queue name for a message whose pending recipients are in `states`.
+    static func queueName(of states: Set<String>) -> String {
         if states.contains("active") { return "active" }
         if states == ["held"] { return "held" }
         if states.contains("deferred") { return "deferred" }

@@ -14,8 +14,7 @@ struct ServeCommand: ParsableCommand {
         // Refuse a bad file here, once, rather than in two crash-looping children.
         let configuration = try config.load()
         bootstrapLogging(configuration.log)
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]
+        let executable = currentExecutable()
         let path = URL(fileURLWithPath: config.resolvedPath).standardizedFileURL.path
         let status = Supervisor(executable: executable, configPath: path, logger: Logger(label: "relay.supervisor")).run()
         if status != 0 { throw ExitCode(status) }

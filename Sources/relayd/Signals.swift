@@ -32,3 +32,8 @@ func onReloadSignal(
     source.resume()
     return source
 }
+
+/// This program's own path, for starting roles (serve) or restarting in place (reload).
+func currentExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}

@@ -65,8 +65,7 @@ struct WorkerCommand: AsyncParsableCommand {
     /// Replaces this process with a fresh run of the same command line (same pid for systemd
     /// and the supervisor). Returns only if exec fails.
     private func reexecute() {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? CommandLine.arguments[0]
+        let executable = currentExecutable()
         var arguments = CommandLine.arguments.map { strdup($0) }
         arguments.append(nil)
         execv(executable, &arguments)
