@@ -25,7 +25,9 @@ MESSAGES = int(os.environ.get("BENCH_MESSAGES", "10000"))
 IDLE_SESSIONS = int(os.environ.get("BENCH_IDLE", "1000"))
 SECTIONS = set(os.environ.get("BENCH_SECTIONS", "accept,e2e,memory,tls").split(","))
 TLS_SESSIONS = int(os.environ.get("BENCH_TLS_SESSIONS", "2000"))
-CASES = [(10, 1024), (100, 1024), (10, 51200), (100, 51200)]  # (sessions, message size)
+# (sessions, message size); BENCH_CASES="100x1024,10x1024" narrows a run.
+CASES = [tuple(int(n) for n in case.split("x"))
+         for case in os.environ.get("BENCH_CASES", "10x1024,100x1024,10x51200,100x51200").split(",")]
 SMTP_SOURCE = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
 SMTP_SINK = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
 

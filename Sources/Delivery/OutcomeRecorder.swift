@@ -7,6 +7,29 @@ import Spool
 /// Turns attempt results into recipient states, log lines and DSNs, and stores them in one
 /// transaction.
 struct OutcomeRecorder: Sendable {
+    /// Stores the outcomes of one attempt through the worker's group commit.
+    /// - Returns: when to try the destination again if nothing could be reached, else nil.
+    func record(_ message: DueMessage, results: [Int64: AttemptResult], body: [Data]) async -> Double? {
+        let (record, unreachableUntil) = prepare(message, results: results, body: body)
+        do {
+            try await store.record(record)
+        } catch {
+            // The recipients stay active; the next start makes them due again (a possible duplicate).
+            logger.error("cannot record outcomes", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
+        }
+        return unreachableUntil
+    }
+
+    /// Stores the outcomes at once, in a transaction of their own (an operator's bounce).
+    func recordNow(_ message: DueMessage, results: [Int64: AttemptResult], body: [Data]) {
+        let (record, _) = prepare(message, results: results, body: body)
+        do {
+            try store.recordNow(record)
+        } catch {
+            logger.error("cannot record outcomes", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
+        }
+    }
+
     let store: DeliveryStore
     let policy: RetryPolicy
     /// `[delivery] delay_warning` in seconds; nil disables warnings.
@@ -15,34 +38,38 @@ struct OutcomeRecorder: Sendable {
     let bounces: BounceFactory
     let metrics: RelayMetrics?
 
-    /// - Returns: when to try the destination again if nothing could be reached, else nil.
-    func record(_ message: DueMessage, results: [Int64: AttemptResult], body: [Data]) -> Double? {
+    /// Logs each outcome and builds what to store: recipient states and the DSNs they cause.
+    /// - Returns: the record, and when to try the destination again if nothing could be reached.
+    private func prepare(_ message: DueMessage, results: [Int64: AttemptResult], body: [Data])
+        -> (OutcomeRecord, unreachableUntil: Double?)
+    {
         let now = Date().timeIntervalSince1970
         var outcomes: [RecipientOutcome] = []
         var failed: [DeliveryStatusNotification.Recipient] = []
         var delayed: [DeliveryStatusNotification.Recipient] = []
         var notify: [String: String?] = [:]
         var unreachableUntil: Double?
-        let delay = String(format: "%.1f", now - message.arrivalTime)
         for recipient in message.recipients {
             guard let result = results[recipient.id] else { continue }
-            var metadata: Logger.Metadata = [
-                "id": "\(message.queueID)", "to": "<\(recipient.address)>", "relay": "\(result.relay)", "delay": "\(delay)",
-                "reply": "\(result.reply)",
-            ]
+            // SPEC logs: one line per attempt outcome. The metadata is built only when the line
+            // is written (Logger takes it as an autoclosure).
+            func log(_ event: Logger.Message, dsn: String) {
+                logger.info(event, metadata: [
+                    "id": "\(message.queueID)", "to": "<\(recipient.address)>", "relay": "\(result.relay)",
+                    "delay": "\(String(format: "%.1f", now - message.arrivalTime))", "dsn": "\(dsn)", "reply": "\(result.reply)",
+                ])
+            }
             let attempts = recipient.attempts + 1
             switch result.outcome {
             case .delivered(let status):
-                metadata["dsn"] = "\(status)"
-                logger.info("delivered", metadata: metadata)
+                log("delivered", dsn: status)
                 metrics?.deliveryAttempts(result: "delivered").increment()
                 metrics?.deliverySeconds.record(.milliseconds(Int64((now - message.arrivalTime) * 1000)))
                 outcomes.append(RecipientOutcome(
                     recipientID: recipient.id, state: .delivered, nextAttempt: nil, reply: result.reply, dsn: status,
                     relay: result.relay))
             case .bounced(let status):
-                metadata["dsn"] = "\(status)"
-                logger.info("bounced", metadata: metadata)
+                log("bounced", dsn: status)
                 metrics?.deliveryAttempts(result: "bounced").increment()
                 outcomes.append(RecipientOutcome(
                     recipientID: recipient.id, state: .bounced, nextAttempt: nil, reply: result.reply, dsn: status,
@@ -52,8 +79,7 @@ struct OutcomeRecorder: Sendable {
             case .deferred(let status):
                 if policy.isExpired(arrival: message.arrivalTime, now: now) {
                     // SPEC: after max_queue_lifetime, bounced with 5.4.7.
-                    metadata["dsn"] = "5.4.7"
-                    logger.info("expired", metadata: metadata)
+                    log("expired", dsn: "5.4.7")
                     metrics?.deliveryAttempts(result: "expired").increment()
                     outcomes.append(RecipientOutcome(
                         recipientID: recipient.id, state: .bounced, nextAttempt: nil, reply: result.reply, dsn: "5.4.7",
@@ -62,8 +88,7 @@ struct OutcomeRecorder: Sendable {
                     notify[recipient.address] = recipient.notify
                 } else {
                     let next = now + policy.delay(afterAttempts: attempts, jitter: RetryPolicy.randomJitter())
-                    metadata["dsn"] = "\(status)"
-                    logger.info("deferred", metadata: metadata)
+                    log("deferred", dsn: status)
                     metrics?.deliveryAttempts(result: "deferred").increment()
                     let warn = !recipient.warned && delayWarning.map { now - message.arrivalTime >= $0 } == true
                     if warn {
@@ -99,13 +124,7 @@ struct OutcomeRecorder: Sendable {
                 logger.warning("notice undeliverable, dropped", metadata: ["id": "\(message.queueID)"])
             }
         }
-        do {
-            try store.record(outcomes, messageID: message.id, bounces: generated, now: now)
-        } catch {
-            // The recipients stay active; the next start makes them due again (a possible duplicate).
-            logger.error("cannot record outcomes", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
-        }
-        return unreachableUntil
+        return (OutcomeRecord(outcomes: outcomes, messageID: message.id, bounces: generated, now: now), unreachableUntil)
     }
 
     private func dsnRecipient(_ recipient: DueRecipient, status: String, result: AttemptResult, now: Double)

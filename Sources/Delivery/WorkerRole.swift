@@ -50,6 +50,7 @@ public final class WorkerRole: Service {
 
     public func run() async throws {
         let store = DeliveryStore(spool: spool)
+        defer { store.close() }
         try store.recoverActive()
         let resolver = try DNSResolver(
             configuration: DNSResolver.Configuration(servers: configuration.dns.servers, timeout: configuration.dns.timeout))
@@ -193,7 +194,7 @@ public final class WorkerRole: Service {
                         let results = Dictionary(uniqueKeysWithValues: message.recipients.map {
                             ($0.id, AttemptResult(outcome: .bounced(status: "5.0.0"), reply: "returned to sender by the postmaster", relay: "none"))
                         })
-                        _ = recorder.record(message, results: results, body: try store.bodyChunks(messageID: id))
+                        recorder.recordNow(message, results: results, body: try store.bodyChunks(messageID: id))
                         bounced += 1
                     }
                     return answer(QueueAdministration.Outcome(messages: bounced, unknownIDs: unknown))
@@ -239,8 +240,11 @@ public final class WorkerRole: Service {
         }
         guard !candidates.isEmpty else { return [] }
         let claimed: [Set<Int64>]
+        let texts: [Int64: [Data]]
         do {
-            claimed = try store.claim(candidates.map { $0.messages.flatMap { $0.recipients.map(\.id) } })
+            (claimed, texts) = try store.claim(
+                candidates.map { $0.messages.flatMap { $0.recipients.map(\.id) } },
+                texts: Set(candidates.flatMap { $0.messages.filter { $0.size <= Self.textReadWithClaim }.map(\.id) }))
         } catch {
             scheduler.withLockedValue { state in for job in candidates { state.finished(job.destination) } }
             throw error
@@ -251,6 +255,7 @@ public final class WorkerRole: Service {
             claimedJob.messages = job.messages.compactMap { message in
                 var kept = message
                 kept.recipients = message.recipients.filter { ids.contains($0.id) }
+                kept.text = texts[message.id]
                 return kept.recipients.isEmpty ? nil : kept
             }
             guard !claimedJob.messages.isEmpty else {
@@ -262,6 +267,10 @@ public final class WorkerRole: Service {
         return jobs
     }
 
+    /// Messages up to this size (octets) have their text read in the claiming transaction; larger
+    /// ones are read when their turn comes, so a pass holds at most a few megabytes of text.
+    static let textReadWithClaim = 64 * 1024
+
     /// How long due mail may wait in memory before the spool is read afresh.
     static let readyLifetime: Double = 5
 
@@ -269,14 +278,14 @@ public final class WorkerRole: Service {
         for (index, message) in job.messages.enumerated() {
             let body: [Data]
             do {
-                body = try store.bodyChunks(messageID: message.id)
+                body = try message.text ?? store.bodyChunks(messageID: message.id)
             } catch {
                 logger.error("cannot read message text", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
                 try? store.release(message.recipients.map(\.id), nextAttempt: Date().timeIntervalSince1970 + 60)
                 continue
             }
             let results = await agent.deliver(message: message, recipients: message.recipients, to: job.destination, body: body)
-            if let retry = recorder.record(message, results: results, body: body) {
+            if let retry = await recorder.record(message, results: results, body: body) {
                 // The whole destination failed: leave its other mail alone until then, and give
                 // back the rest of this job without counting an attempt.
                 scheduler.withLockedValue { $0.backOff(job.destination, until: retry) }

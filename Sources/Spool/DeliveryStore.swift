@@ -26,6 +26,8 @@ public struct DueMessage: Sendable, Hashable {
     /// message | bounce | notice: a bounce or notice is never itself bounced.
     public var kind: String
     public var recipients: [DueRecipient]
+    /// The stored text when it was read with the claim (small messages), else nil.
+    public var text: [Data]? = nil
 }
 
 extension DueRecipient {
@@ -78,15 +80,44 @@ public struct RecipientOutcome: Sendable, Hashable {
     }
 }
 
+/// The outcomes of one attempt on one message, with the DSNs they cause.
+public struct OutcomeRecord: Sendable {
+    public var outcomes: [RecipientOutcome]
+    public var messageID: Int64
+    /// DSN messages queued in the same transaction.
+    public var bounces: [IncomingMessage]
+    /// The attempt time (Unix seconds).
+    public var now: Double
+
+    public init(outcomes: [RecipientOutcome], messageID: Int64, bounces: [IncomingMessage], now: Double) {
+        self.outcomes = outcomes
+        self.messageID = messageID
+        self.bounces = bounces
+        self.now = now
+    }
+}
+
 /// The worker's view of the spool: what is due, the stored text, and recording outcomes.
 /// Each recording is one transaction, so a crash leaves either the old state (the recipient is
 /// tried again: a possible duplicate, RFC 1047) or the new one, never half.
 public final class DeliveryStore: Sendable {
     private let database: DatabasePool
+    private let writer: GroupCommitWriter<OutcomeRecord>
 
-    /// Opens the spool the listener created (migrating it if needed).
-    public init(spool: Spool) {
+    /// Works on an open spool; its outcome writer runs until `close()`.
+    /// - Parameter onBatch: told of each commit of outcomes (records, seconds).
+    public init(spool: Spool, onBatch: @escaping @Sendable (Int, Double) -> Void = { _, _ in }) {
         database = spool.database
+        writer = GroupCommitWriter(
+            name: "outcome-writer", database: spool.database, logger: spool.logger,
+            write: { try Self.write($0, into: $1) }, finished: { $0.bounces.forEach { $0.body.discard() } },
+            onBatch: onBatch)
+        writer.start()
+    }
+
+    /// Stops the outcome writer once what it holds is committed.
+    public func close() {
+        writer.stop()
     }
 
     /// After a crash, recipients marked active were not finished: make them due again.
@@ -168,13 +199,16 @@ public final class DeliveryStore: Sendable {
     }
 
     /// Marks recipients active (being delivered), if they are still waiting, in one transaction
-    /// for all the batches.
-    /// - Returns: for each batch, the ids that were claimed.
-    public func claim(_ batches: [[Int64]]) throws -> [Set<Int64>] {
+    /// for all the batches, and reads the text of the messages named in `texts` in the same
+    /// transaction (one spool trip for a pass of small messages instead of one per message).
+    /// - Returns: for each batch, the ids that were claimed; the texts read, by message id.
+    public func claim(_ batches: [[Int64]], texts: Set<Int64> = []) throws
+        -> (claimed: [Set<Int64>], texts: [Int64: [Data]])
+    {
         try database.write { db in
             let statement = try db.cachedStatement(
                 sql: "UPDATE recipients SET state = 'active' WHERE id = ? AND state IN ('queued', 'deferred')")
-            return try batches.map { batch in
+            let claimed = try batches.map { batch in
                 var claimed = Set<Int64>()
                 for id in batch {
                     try statement.execute(arguments: [id])
@@ -182,59 +216,72 @@ public final class DeliveryStore: Sendable {
                 }
                 return claimed
             }
+            var read: [Int64: [Data]] = [:]
+            for id in texts { read[id] = try Self.bodyChunks(messageID: id, in: db) }
+            return (claimed, read)
         }
     }
 
     /// The stored text of a message, in order, in chunks of at most 64 KiB.
     public func bodyChunks(messageID: Int64) throws -> [Data] {
-        try database.read { db in
-            try Data.fetchAll(
-                db.cachedStatement(sql: "SELECT data FROM body_chunks WHERE message_id = ? ORDER BY seq"),
-                arguments: [messageID])
-        }
+        try database.read { db in try Self.bodyChunks(messageID: messageID, in: db) }
+    }
+
+    private static func bodyChunks(messageID: Int64, in db: Database) throws -> [Data] {
+        try Data.fetchAll(
+            db.cachedStatement(sql: "SELECT data FROM body_chunks WHERE message_id = ? ORDER BY seq"),
+            arguments: [messageID])
     }
 
     /// Records outcomes, queues the bounces that go with them, and removes the message once no
-    /// recipient is left waiting — all in one transaction.
-    /// - Parameters:
-    ///   - outcomes: per recipient.
-    ///   - messageID: the message they belong to.
-    ///   - bounces: DSN messages to queue in the same transaction.
-    ///   - now: the attempt time.
-    public func record(_ outcomes: [RecipientOutcome], messageID: Int64, bounces: [IncomingMessage], now: Double) throws {
-        try database.write { db in
-            let waiting = try Int.fetchOne(
-                db.cachedStatement(
-                    sql: "SELECT count(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')"),
-                arguments: [messageID]) ?? 0
-            let finishing = outcomes.filter { $0.state != .deferred }.count
-            for bounce in bounces { try SpoolWrites.insert(bounce, into: db) }
-            if waiting == finishing {
-                // The last recipients are done: the message goes, and with it its rows; writing
-                // their final states first would only be deleted again.
-                try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [messageID])
-                return
-            }
-            let update = try db.cachedStatement(
-                sql: """
-                    UPDATE recipients SET state = ?, attempts = attempts + 1, last_attempt = ?, next_attempt = ?,
-                        last_reply = ?, last_dsn = ?, last_relay = ?, warned = max(warned, ?)
-                    WHERE id = ?
-                    """)
-            let attempt = try db.cachedStatement(
-                sql: """
-                    INSERT INTO attempts (message_id, recipient_id, time, relay, reply, dsn, outcome)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
-            for outcome in outcomes {
-                try update.execute(arguments: [
-                    outcome.state.rawValue, now, outcome.nextAttempt ?? now, outcome.reply, outcome.dsn, outcome.relay,
-                    outcome.warned ? 1 : 0, outcome.recipientID,
-                ])
-                try attempt.execute(arguments: [
-                    messageID, outcome.recipientID, now, outcome.relay, outcome.reply, outcome.dsn, outcome.state.rawValue,
-                ])
-            }
+    /// recipient is left waiting — in one transaction shared with the outcomes of other
+    /// deliveries finishing at the same moment (group commit): it returns once that commit has.
+    /// - Throws: `SpoolError` if it was not stored; the recipients then stay active, and the
+    ///   next start makes them due again.
+    public func record(_ record: OutcomeRecord) async throws(SpoolError) {
+        try await writer.commit(record)
+    }
+
+    /// Records outcomes at once, in a transaction of their own (`relayctl queue bounce`).
+    public func recordNow(_ record: OutcomeRecord) throws {
+        try database.write { db in try Self.write(record, into: db) }
+    }
+
+    /// Writes the outcomes of one attempt on one message inside the caller's transaction.
+    static func write(_ record: OutcomeRecord, into db: Database) throws {
+        let messageID = record.messageID
+        let waiting = try Int.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT count(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')"),
+            arguments: [messageID]) ?? 0
+        let finishing = record.outcomes.filter { $0.state != .deferred }.count
+        for bounce in record.bounces { try SpoolWrites.insert(bounce, into: db) }
+        if waiting == finishing {
+            // The last recipients are done: the message goes, and with it its rows; writing
+            // their final states first would only be deleted again.
+            try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [messageID])
+            return
+        }
+        let update = try db.cachedStatement(
+            sql: """
+                UPDATE recipients SET state = ?, attempts = attempts + 1, last_attempt = ?, next_attempt = ?,
+                    last_reply = ?, last_dsn = ?, last_relay = ?, warned = max(warned, ?)
+                WHERE id = ?
+                """)
+        let attempt = try db.cachedStatement(
+            sql: """
+                INSERT INTO attempts (message_id, recipient_id, time, relay, reply, dsn, outcome)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+        for outcome in record.outcomes {
+            try update.execute(arguments: [
+                outcome.state.rawValue, record.now, outcome.nextAttempt ?? record.now, outcome.reply, outcome.dsn,
+                outcome.relay, outcome.warned ? 1 : 0, outcome.recipientID,
+            ])
+            try attempt.execute(arguments: [
+                messageID, outcome.recipientID, record.now, outcome.relay, outcome.reply, outcome.dsn,
+                outcome.state.rawValue,
+            ])
         }
     }
 

@@ -16,7 +16,9 @@ public final class Spool: Sendable {
 
     public let directory: String
     let database: DatabasePool
-    private let writer: GroupCommitWriter
+    /// For the spool's own writers.
+    let logger: Logger
+    private let writer: GroupCommitWriter<IncomingMessage>
     private let idGenerator = QueueIDGenerator()
 
     /// Folder of spill files for large messages being received.
@@ -46,6 +48,7 @@ public final class Spool: Sendable {
         onBatch: @escaping @Sendable (Int, Double) -> Void = { _, _ in }
     ) throws(SpoolError) {
         self.directory = directory
+        self.logger = logger
         do {
             try FileManager.default.createDirectory(atPath: directory + "/incoming", withIntermediateDirectories: true)
         } catch {
@@ -96,7 +99,9 @@ public final class Spool: Sendable {
         } catch {
             throw .open("cannot open \(directory)/\(Self.databaseName): \(error)")
         }
-        writer = GroupCommitWriter(database: database, logger: logger, onBatch: onBatch)
+        writer = GroupCommitWriter(
+            name: "spool-writer", database: database, logger: logger, write: { try SpoolWrites.insert($0, into: $1) },
+            finished: { $0.body.discard() }, onBatch: onBatch)
         writer.start()
     }
 
@@ -151,9 +156,6 @@ public final class Spool: Sendable {
 
     /// Commits a message durably. - Throws: `SpoolError` if it was not stored.
     public func commit(_ message: IncomingMessage) async throws(SpoolError) {
-        let result = await withCheckedContinuation { continuation in
-            commit(message) { continuation.resume(returning: $0) }
-        }
-        try result.get()
+        try await writer.commit(message)
     }
 }

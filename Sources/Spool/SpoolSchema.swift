@@ -81,6 +81,11 @@ enum SpoolSchema {
                     """)
             try db.execute(sql: "CREATE INDEX attempts_message ON attempts(message_id)")
         }
+        migrator.registerMigration("v2: attempts by recipient") { db in
+            // Deleting a recipient cascades to its attempts; without this index every delivered
+            // recipient of a finished message would scan the whole attempts table.
+            try db.execute(sql: "CREATE INDEX attempts_recipient ON attempts(recipient_id)")
+        }
         return migrator
     }
 }
