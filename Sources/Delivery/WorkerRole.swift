@@ -90,7 +90,9 @@ public final class WorkerRole: Service {
                     var pause = Self.pollInterval
                     do {
                         jobs = try plan(store: store)
-                        if let next = try store.nextDueTime() {
+                        // Only an idle pass needs to know when the next retry is due: while
+                        // deliveries run, each one's end wakes the loop anyway.
+                        if jobs.isEmpty, let next = try store.nextDueTime() {
                             let seconds = next - Date().timeIntervalSince1970
                             if seconds > 0 { pause = min(pause, .milliseconds(Int64(seconds * 1000) + 1)) }
                         }
@@ -223,7 +225,9 @@ public final class WorkerRole: Service {
         let (held, stale) = ready.withLockedValue { ($0.messageIDs, now - $0.loadedAt > Self.readyLifetime) }
         if stale { ready.withLockedValue { $0 = ReadyQueue(loadedAt: now) } }
         if stale || ready.withLockedValue({ $0.count }) < wanted {
-            let fresh = try store.dueMessages(now: now, limit: wanted, skipping: stale ? [] : held)
+            // Read enough for every slot at once, so that a backlog is not read a job at a time.
+            let fresh = try store.dueMessages(
+                now: now, limit: max(wanted, delivery.concurrency * Self.messagesPerJob), skipping: stale ? [] : held)
             ready.withLockedValue { queue in
                 if queue.count == 0 { queue.loadedAt = now }
                 for message in fresh { queue.add(message, routes: configuration.routes, batch: delivery.maxRcptPerTransaction) }

@@ -134,7 +134,7 @@ public final class SMTPClientConnection: Sendable {
                 timedOut.withLockedValue { $0 = true }
                 channel.close(promise: nil)
             }
-            let all = EventLoopFuture.whenAllSucceed((0..<count).map { _ in handler.value.nextReply(on: loop) }, on: loop)
+            let all = handler.value.replies(count, on: loop)
             all.whenComplete { _ in timer.cancel() }
             return all
         }

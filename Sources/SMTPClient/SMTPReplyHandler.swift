@@ -9,8 +9,11 @@ final class SMTPReplyHandler: ChannelInboundHandler {
 
     private var decoder = SMTPReplyDecoder()
     private var buffer: ByteBuffer?
-    private var ready: CircularBuffer<Result<SMTPReply, SMTPClientError>> = []
-    private var waiting: CircularBuffer<EventLoopPromise<SMTPReply>> = []
+    /// Replies nobody asked for yet.
+    private var ready: CircularBuffer<SMTPReply> = []
+    /// The one reader waiting (a connection is used by one task at a time): how many replies it
+    /// wants, those it has, and its promise.
+    private var waiter: (count: Int, replies: [SMTPReply], promise: EventLoopPromise<[SMTPReply]>)?
     private var failure: SMTPClientError?
     private let remote: String
     /// Waits for a TLS handshake started with STARTTLS or implicit TLS.
@@ -26,7 +29,7 @@ final class SMTPReplyHandler: ChannelInboundHandler {
         var bytes = unwrapInboundIn(data)
         if buffer == nil { buffer = bytes } else { buffer!.writeBuffer(&bytes) }
         do {
-            while let reply = try decoder.next(&buffer!) { deliver(.success(reply)) }
+            while let reply = try decoder.next(&buffer!) { deliver(reply) }
         } catch {
             fail(SMTPClientError(.protocolViolation, "bad reply from \(remote): \(error)"))
             context.close(promise: nil)
@@ -72,30 +75,41 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     /// Replies received that nobody asked for yet.
     var unreadReplies: Int { ready.count }
 
-    /// The next reply, now if one is buffered.
-    func nextReply(on loop: any EventLoop) -> EventLoopFuture<SMTPReply> {
-        if let result = ready.popFirst() { return loop.makeCompletedFuture(result.mapError { $0 as any Error }) }
+    /// The next `count` replies, in one future: at once if they are buffered.
+    func replies(_ count: Int, on loop: any EventLoop) -> EventLoopFuture<[SMTPReply]> {
+        guard waiter == nil else {
+            return loop.makeFailedFuture(SMTPClientError(.protocolViolation, "two readers of \(remote) at once"))
+        }
+        var replies: [SMTPReply] = []
+        replies.reserveCapacity(count)
+        while replies.count < count, let reply = ready.popFirst() { replies.append(reply) }
+        if replies.count == count { return loop.makeSucceededFuture(replies) }
         if let failure { return loop.makeFailedFuture(failure) }
-        let promise = loop.makePromise(of: SMTPReply.self)
-        waiting.append(promise)
+        let promise = loop.makePromise(of: [SMTPReply].self)
+        waiter = (count, replies, promise)
         return promise.futureResult
     }
 
-    private func deliver(_ result: Result<SMTPReply, SMTPClientError>) {
-        if let promise = waiting.popFirst() {
-            switch result {
-            case .success(let reply): promise.succeed(reply)
-            case .failure(let error): promise.fail(error)
-            }
+    private func deliver(_ reply: SMTPReply) {
+        guard var current = waiter else {
+            ready.append(reply)
+            return
+        }
+        waiter = nil  // so the append below does not copy the array
+        current.replies.append(reply)
+        if current.replies.count == current.count {
+            current.promise.succeed(current.replies)
         } else {
-            ready.append(result)
+            waiter = current
         }
     }
 
     private func fail(_ error: SMTPClientError) {
         guard failure == nil else { return }
         failure = error
-        while let promise = waiting.popFirst() { promise.fail(error) }
+        let promise = waiter?.promise
+        waiter = nil
+        promise?.fail(error)
     }
 }
 

@@ -24,6 +24,8 @@ public struct SMTPReplyDecoder: Sendable {
     /// - Throws: `DecodeError` for input that is not a reply.
     public mutating func next(_ input: inout ByteBuffer) throws(DecodeError) -> SMTPReply? {
         while true {
+            // Bytes, not Strings, until a line is known good: this runs for every reply the
+            // worker reads.
             let view = input.readableBytesView
             guard let lf = view.firstIndex(of: UInt8(ascii: "\n")) else {
                 if input.readableBytes > Self.maximumLineLength { throw .lineTooLong }
@@ -31,20 +33,21 @@ public struct SMTPReplyDecoder: Sendable {
             }
             let length = lf - view.startIndex + 1
             guard length <= Self.maximumLineLength else { throw .lineTooLong }
-            // Invariant: length readable bytes exist, since lf lies inside the view.
-            var raw = input.readBytes(length: length)!
-            raw.removeLast()
-            if raw.last == UInt8(ascii: "\r") { raw.removeLast() }  // a bare LF is tolerated from servers
-            let text = String(decoding: raw, as: UTF8.self)
-            let utf8 = Array(text.utf8)
-            guard utf8.count >= 3, utf8[0...2].allSatisfy({ (48...57).contains($0) }),
-                let lineCode = Int(String(text.prefix(3))), (200...599).contains(lineCode)
-            else { throw .malformed(text) }
-            if let code, code != lineCode { throw .malformed(text) }
+            var end = lf
+            if end > view.startIndex && view[end - 1] == UInt8(ascii: "\r") { end -= 1 }  // a bare LF is tolerated from servers
+            let line = view[view.startIndex..<end]
+            input.moveReaderIndex(forwardBy: length)
+            let start = line.startIndex
+            guard line.count >= 3, let lineCode = Self.code(line[start], line[start + 1], line[start + 2]) else {
+                throw .malformed(String(decoding: line, as: UTF8.self))
+            }
+            if let code, code != lineCode { throw .malformed(String(decoding: line, as: UTF8.self)) }
             code = lineCode
-            let separator = utf8.count > 3 ? utf8[3] : UInt8(ascii: " ")
-            guard separator == UInt8(ascii: " ") || separator == UInt8(ascii: "-") else { throw .malformed(text) }
-            lines.append(utf8.count > 4 ? String(text.dropFirst(4)) : "")
+            let separator = line.count > 3 ? line[start + 3] : UInt8(ascii: " ")
+            guard separator == UInt8(ascii: " ") || separator == UInt8(ascii: "-") else {
+                throw .malformed(String(decoding: line, as: UTF8.self))
+            }
+            lines.append(line.count > 4 ? String(decoding: line[(start + 4)...], as: UTF8.self) : "")
             guard lines.count <= Self.maximumLines else { throw .tooManyLines }
             if separator == UInt8(ascii: " ") {
                 defer {
@@ -56,20 +59,53 @@ public struct SMTPReplyDecoder: Sendable {
         }
     }
 
-    /// Splits a leading enhanced status code (RFC 2034) off the first line.
+    /// The reply code of three ASCII digits, if it lies in 200...599.
+    private static func code(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Int? {
+        let digits = UInt8(ascii: "0")...UInt8(ascii: "9")
+        guard digits.contains(a), digits.contains(b), digits.contains(c) else { return nil }
+        let value = Int(a - 48) * 100 + Int(b - 48) * 10 + Int(c - 48)
+        return (200...599).contains(value) ? value : nil
+    }
+
+    /// Splits a leading enhanced status code (RFC 2034) off the first line, and off every other
+    /// line that repeats it.
     static func reply(code: Int, lines: [String]) -> SMTPReply {
-        guard let first = lines.first, let space = first.firstIndex(of: " ") ?? Optional(first.endIndex) else {
+        guard let first = lines.first, let (status, length) = enhancedStatus(first.utf8, replyClass: code / 100) else {
             return SMTPReply(code: code, nil, lines)
         }
-        let parts = first[..<space].split(separator: ".")
-        if parts.count == 3, let c = Int(parts[0]), let s = Int(parts[1]), let d = Int(parts[2]), c == code / 100 {
-            let strip: (String) -> String = { line in
-                guard line.hasPrefix(first[..<space]) else { return line }
-                return String(line.dropFirst(first[..<space].count).drop(while: { $0 == " " }))
-            }
-            return SMTPReply(code: code, EnhancedStatusCode(c, s, d), lines.map(strip))
+        let prefix = first.utf8.prefix(length)
+        let stripped = lines.map { line -> String in
+            guard line.utf8.starts(with: prefix) else { return line }
+            return String(decoding: line.utf8.dropFirst(length).drop(while: { $0 == UInt8(ascii: " ") }), as: UTF8.self)
         }
-        return SMTPReply(code: code, nil, lines)
+        return SMTPReply(code: code, status, stripped)
+    }
+
+    /// `class.subject.detail` (RFC 3463: digit, 1–3 digits, 1–3 digits) ending at a space or the
+    /// end of the text, whose class is the reply's. - Returns: the code and its length in octets.
+    private static func enhancedStatus(_ text: String.UTF8View, replyClass: Int) -> (EnhancedStatusCode, Int)? {
+        var parts: [Int] = []
+        var value = 0
+        var digits = 0
+        var length = 0
+        for byte in text {
+            if byte == UInt8(ascii: " ") { break }
+            length += 1
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, parts.count < 2 else { return nil }
+                parts.append(value)
+                value = 0
+                digits = 0
+            } else if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
+                digits += 1
+                guard digits <= 3 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            } else {
+                return nil
+            }
+        }
+        guard parts.count == 2, digits > 0, parts[0] == replyClass, parts[0] < 10 else { return nil }
+        return (EnhancedStatusCode(parts[0], parts[1], value), length)
     }
 }
 

@@ -65,6 +65,11 @@ private func decodeBothWays(_ input: String, sourceLocation: SourceLocation = #_
         #expect(decoded.left == 0)
     }
 
+    @Test func textAfterTheCodeKeepsItsUTF8() {
+        let decoded = decodeBothWays("550 5.1.1 <José@exämple.com> unknown \u{301}\r\n")
+        #expect(decoded.replies == [SMTPReply(code: 550, EnhancedStatusCode(5, 1, 1), "<José@exämple.com> unknown \u{301}")])
+    }
+
     @Test func aMultiLineEHLOReply() {
         let decoded = decodeBothWays(
             "250-mx.example.com Hello client.example.org\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n")
@@ -100,6 +105,8 @@ private func decodeBothWays(_ input: String, sourceLocation: SourceLocation = #_
         ("250 2.x.0 letters\r\n", 250, "2.x.0 letters"),
         ("250 2..0 empty\r\n", 250, "2..0 empty"),
         ("250 v2.0.0\r\n", 250, "v2.0.0"),
+        ("250 2.0.1000 detail of four digits\r\n", 250, "2.0.1000 detail of four digits"),
+        ("250 2.0.0: no space after\r\n", 250, "2.0.0: no space after"),
     ])
     func anEnhancedCodeIsNotSplitOffUnlessItMatchesTheReplyClass(wire: String, code: Int, text: String) {
         let decoded = decodeBothWays(wire)
