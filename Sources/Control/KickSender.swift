@@ -61,5 +61,5 @@ public final class KickSender: @unchecked Sendable {
     }
 
     /// Least time between two kicks, in microseconds.
-    static let minimumInterval: UInt32 = 5_000
+    static let minimumInterval: UInt32 = 20_000
 }

@@ -308,7 +308,8 @@ struct DeliveryJob: Sendable {
 
 /// Due mail read from the spool, waiting per destination for a free delivery slot.
 struct ReadyQueue: Sendable {
-    private var parts: [Destination: [DueMessage]] = [:]
+    /// Parts waiting per destination, oldest first; taken from the front in place.
+    private var parts: [Destination: CircularBuffer<DueMessage>] = [:]
     private var order: [Destination] = []
     /// Parts still waiting, per message.
     private var waitingParts: [Int64: Int] = [:]
@@ -346,10 +347,10 @@ struct ReadyQueue: Sendable {
         while progress {
             progress = false
             for destination in order {
-                guard var waiting = parts[destination], !waiting.isEmpty, admit(destination) else { continue }
-                let taken = Array(waiting.prefix(perJob))
-                waiting.removeFirst(taken.count)
-                parts[destination] = waiting
+                guard let waiting = parts[destination]?.count, waiting > 0, admit(destination) else { continue }
+                var taken: [DueMessage] = []
+                taken.reserveCapacity(min(perJob, waiting))
+                while taken.count < perJob, let part = parts[destination]!.popFirst() { taken.append(part) }
                 count -= taken.count
                 for part in taken {
                     let left = waitingParts[part.id, default: 1] - 1
@@ -360,8 +361,11 @@ struct ReadyQueue: Sendable {
             }
         }
         if !jobs.isEmpty {
-            order.removeAll { parts[$0]?.isEmpty ?? true }
-            for destination in Array(parts.keys) where parts[destination]?.isEmpty ?? false { parts[destination] = nil }
+            order.removeAll { destination in
+                guard parts[destination]?.isEmpty ?? true else { return false }
+                parts[destination] = nil
+                return true
+            }
         }
         return jobs
     }

@@ -160,12 +160,18 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             readPending = true
             return
         }
-        if case .committing = mode {
+        if case .committing = mode, (input?.readableBytes ?? 0) >= Self.inputHeldWhileCommitting {
+            // Backpressure only for a client that keeps sending while its message is committed:
+            // holding every read would switch the socket's epoll interest off and on again for
+            // each message.
             readPending = true
             return
         }
         context.read()
     }
+
+    /// Input buffered during a commit beyond which reading stops until the commit is done.
+    static let inputHeldWhileCommitting = 4096
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case TLSUserEvent.handshakeCompleted = event {
