@@ -23,6 +23,7 @@ public final class WorkerRole: Service {
     private let scheduler = NIOLockedValueBox(SchedulerState())
     private let ready = NIOLockedValueBox(ReadyQueue(loadedAt: 0))
     private let shuttingDown = NIOLockedValueBox(false)
+    private let spoolReads = NIOLockedValueBox(SpoolReadTrigger())
 
     /// How often the spool is checked when nothing else wakes the scheduler.
     static let pollInterval = TimeAmount.milliseconds(500)
@@ -45,6 +46,12 @@ public final class WorkerRole: Service {
 
     /// New mail was committed: look at the spool now.
     public func kick() {
+        spoolChanged()
+    }
+
+    /// Something was queued or changed behind the ready queue's back: read the spool at the next pass.
+    private func spoolChanged() {
+        spoolReads.withLockedValue { $0.changed = true }
         wake.signal()
     }
 
@@ -89,10 +96,15 @@ public final class WorkerRole: Service {
                     var jobs: [DeliveryJob] = []
                     var pause = Self.pollInterval
                     do {
-                        jobs = try plan(store: store)
-                        // Only an idle pass needs to know when the next retry is due: while
-                        // deliveries run, each one's end wakes the loop anyway.
-                        if jobs.isEmpty, let next = try store.nextDueTime() {
+                        let read: Bool
+                        (jobs, read) = try plan(store: store)
+                        // Only an idle pass that has just read the spool needs to know when the
+                        // next retry is due: while deliveries run, each one's end wakes the loop,
+                        // and the poll reads the spool anyway.
+                        if jobs.isEmpty && read, let next = try store.nextDueTime() {
+                            spoolReads.withLockedValue { $0.dueAt = next }
+                        }
+                        if let next = spoolReads.withLockedValue({ $0.dueAt }) {
                             let seconds = next - Date().timeIntervalSince1970
                             if seconds > 0 { pause = min(pause, .milliseconds(Int64(seconds * 1000) + 1)) }
                         }
@@ -101,9 +113,9 @@ public final class WorkerRole: Service {
                     }
                     for job in jobs {
                         tasks.addTask { [self] in
-                            await run(job, store: store, agent: agent, recorder: recorder)
+                            let queuedMore = await run(job, store: store, agent: agent, recorder: recorder)
                             scheduler.withLockedValue { $0.finished(job.destination) }
-                            wake.signal()
+                            if queuedMore { spoolChanged() } else { wake.signal() }
                         }
                     }
                     await wake.wait(timeout: pause, on: group.next())
@@ -141,14 +153,14 @@ public final class WorkerRole: Service {
             else if let ids = arguments["ids"], !ids.isEmpty { .ids(ids.split(separator: ",").map(String.init)) }
             else { nil }
         func answer(_ outcome: QueueAdministration.Outcome) -> ControlResponse {
-            wake.signal()
+            spoolChanged()
             return .success(["messages": "\(outcome.messages)", "unknown": outcome.unknownIDs.joined(separator: ",")])
         }
         let now = Date().timeIntervalSince1970
         do {
             switch request.command {
             case "kick":
-                wake.signal()
+                spoolChanged()
                 return .success()
             case "status":
                 let state = scheduler.withLockedValue { $0 }
@@ -210,21 +222,28 @@ public final class WorkerRole: Service {
     }
 
     /// Chooses what to start now and claims it, in one transaction.
+    /// - Returns: the jobs, and whether the spool was read for due mail.
     ///
     /// Due mail read from the spool waits in memory per destination (as in Postfix's queue
     /// manager) until its destination has a free slot, so a pass after a finished delivery
     /// costs a few dictionary operations, not a spool scan. The spool is read again when the
     /// waiting mail runs low, and the memory is dropped every few seconds so that changes made
     /// behind the worker's back (relayctl) are seen; claiming re-checks each recipient's state.
-    private func plan(store: DeliveryStore) throws -> [DeliveryJob] {
+    private func plan(store: DeliveryStore) throws -> (jobs: [DeliveryJob], read: Bool) {
         let now = Date().timeIntervalSince1970
         let delivery = configuration.delivery
         let free = scheduler.withLockedValue { delivery.concurrency - $0.total }
-        guard free > 0 else { return [] }
+        guard free > 0 else { return ([], false) }
         let wanted = free * Self.messagesPerJob
         let (held, stale) = ready.withLockedValue { ($0.messageIDs, now - $0.loadedAt > Self.readyLifetime) }
         if stale { ready.withLockedValue { $0 = ReadyQueue(loadedAt: now) } }
-        if stale || ready.withLockedValue({ $0.count }) < wanted {
+        // The spool is read when something may have changed there (a kick, an operator, a DSN
+        // queued), when a retry falls due, and at every poll — not after every delivery.
+        let read =
+            stale
+            || (ready.withLockedValue({ $0.count }) < wanted
+                && spoolReads.withLockedValue { $0.consume(now: now, poll: Double(Self.pollInterval.nanoseconds) / 1e9) })
+        if read {
             // Read enough for every slot at once, so that a backlog is not read a job at a time.
             let fresh = try store.dueMessages(
                 now: now, limit: max(wanted, delivery.concurrency * Self.messagesPerJob), skipping: stale ? [] : held)
@@ -242,7 +261,7 @@ public final class WorkerRole: Service {
                 }
             }
         }
-        guard !candidates.isEmpty else { return [] }
+        guard !candidates.isEmpty else { return ([], read) }
         let claimed: [Set<Int64>]
         let texts: [Int64: [Data]]
         do {
@@ -268,7 +287,7 @@ public final class WorkerRole: Service {
             }
             jobs.append(claimedJob)
         }
-        return jobs
+        return (jobs, read)
     }
 
     /// Messages up to this size (octets) have their text read in the claiming transaction; larger
@@ -278,7 +297,13 @@ public final class WorkerRole: Service {
     /// How long due mail may wait in memory before the spool is read afresh.
     static let readyLifetime: Double = 5
 
-    private func run(_ job: DeliveryJob, store: DeliveryStore, agent: DeliveryAgent, recorder: OutcomeRecorder) async {
+    /// Delivers a job's messages in turn.
+    /// - Returns: whether anything but deliveries came of it (a DSN queued, a retry set), so the
+    ///   spool should be read again soon.
+    private func run(_ job: DeliveryJob, store: DeliveryStore, agent: DeliveryAgent, recorder: OutcomeRecorder) async
+        -> Bool
+    {
+        var queuedMore = false
         for (index, message) in job.messages.enumerated() {
             let body: [Data]
             do {
@@ -289,15 +314,19 @@ public final class WorkerRole: Service {
                 continue
             }
             let results = await agent.deliver(message: message, recipients: message.recipients, to: job.destination, body: body)
+            if !queuedMore {
+                queuedMore = results.values.contains { if case .delivered = $0.outcome { false } else { true } }
+            }
             if let retry = await recorder.record(message, results: results, body: body) {
                 // The whole destination failed: leave its other mail alone until then, and give
                 // back the rest of this job without counting an attempt.
                 scheduler.withLockedValue { $0.backOff(job.destination, until: retry) }
                 let rest = job.messages.dropFirst(index + 1).flatMap { $0.recipients.map(\.id) }
                 try? store.release(rest, nextAttempt: retry)
-                return
+                return true
             }
         }
+        return queuedMore
     }
 }
 
@@ -368,6 +397,24 @@ struct ReadyQueue: Sendable {
             }
         }
         return jobs
+    }
+}
+
+/// When the worker reads the spool for due mail.
+struct SpoolReadTrigger: Sendable {
+    /// Something may be due that the ready queue does not hold.
+    var changed = true
+    var lastRead: Double = 0
+    /// The earliest retry the spool held at the last idle read.
+    var dueAt: Double?
+
+    /// Whether to read now; if so, the trigger is reset.
+    mutating func consume(now: Double, poll: Double) -> Bool {
+        guard changed || now - lastRead >= poll || dueAt.map({ now >= $0 }) == true else { return false }
+        changed = false
+        lastRead = now
+        dueAt = nil
+        return true
     }
 }
 
