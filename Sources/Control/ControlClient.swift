@@ -42,7 +42,9 @@ public struct ControlClient: Sendable {
             throw ControlError(code: "bad_request", message: "cannot encode the request")
         }
         data.append(UInt8(ascii: "\n"))
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        // MSG_NOSIGNAL: a server that closed is an error to report, not a SIGPIPE (the listener's
+        // kicks come through here).
+        let written = data.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         guard written == data.count else {
             throw ControlError(code: "unavailable", message: "cannot write to \(path): \(String(cString: strerror(errno)))")
         }

@@ -146,6 +146,7 @@ public final class ControlServer: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys]
         guard var data = try? encoder.encode(response) else { return }
         data.append(UInt8(ascii: "\n"))
-        _ = data.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+        // MSG_NOSIGNAL: a client that left before its answer must not kill the process (SIGPIPE).
+        _ = data.withUnsafeBytes { send(client, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 }

@@ -245,8 +245,9 @@ public final class WorkerRole: Service {
                 && spoolReads.withLockedValue { $0.consume(now: now, poll: Double(Self.pollInterval.nanoseconds) / 1e9) })
         if read {
             // Read enough for every slot at once, so that a backlog is not read a job at a time.
-            let fresh = try store.dueMessages(
-                now: now, limit: max(wanted, delivery.concurrency * Self.messagesPerJob), skipping: stale ? [] : held)
+            let limit = max(wanted, delivery.concurrency * Self.messagesPerJob)
+            let fresh = try store.dueMessages(now: now, limit: limit, skipping: stale ? [] : held)
+            spoolReads.withLockedValue { $0.read(found: fresh.count, limit: limit) }
             ready.withLockedValue { queue in
                 if queue.count == 0 { queue.loadedAt = now }
                 for message in fresh { queue.add(message, routes: configuration.routes, batch: delivery.maxRcptPerTransaction) }
@@ -397,24 +398,6 @@ struct ReadyQueue: Sendable {
             }
         }
         return jobs
-    }
-}
-
-/// When the worker reads the spool for due mail.
-struct SpoolReadTrigger: Sendable {
-    /// Something may be due that the ready queue does not hold.
-    var changed = true
-    var lastRead: Double = 0
-    /// The earliest retry the spool held at the last idle read.
-    var dueAt: Double?
-
-    /// Whether to read now; if so, the trigger is reset.
-    mutating func consume(now: Double, poll: Double) -> Bool {
-        guard changed || now - lastRead >= poll || dueAt.map({ now >= $0 }) == true else { return false }
-        changed = false
-        lastRead = now
-        dueAt = nil
-        return true
     }
 }
 

@@ -16,6 +16,7 @@ struct ListenerCommand: AsyncParsableCommand {
     @OptionGroup var config: ConfigurationOption
 
     func run() async throws {
+        ignoreBrokenPipes()
         let configuration = try config.load()
         if let listener = configuration.listeners.first(where: \.proxyProtocol) {
             // XXX: PROXY protocol headers are not read yet; refuse rather than trust the wrong address.

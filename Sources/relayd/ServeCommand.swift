@@ -11,6 +11,7 @@ struct ServeCommand: ParsableCommand {
     @OptionGroup var config: ConfigurationOption
 
     func run() throws {
+        ignoreBrokenPipes()
         // Refuse a bad file here, once, rather than in two crash-looping children.
         let configuration = try config.load()
         bootstrapLogging(configuration.log)

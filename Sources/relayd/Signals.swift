@@ -33,6 +33,12 @@ func onReloadSignal(
     return source
 }
 
+/// A peer that goes away while it is written to (a relayctl client that gives up, a child
+/// that died) is an error to handle, never a reason for the daemon to die of SIGPIPE.
+func ignoreBrokenPipes() {
+    signal(SIGPIPE, SIG_IGN)
+}
+
 /// This program's own path, for starting roles (serve) or restarting in place (reload).
 func currentExecutable() -> String {
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

@@ -17,6 +17,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @OptionGroup var config: ConfigurationOption
 
     func run() async throws {
+        ignoreBrokenPipes()
         let configuration = try config.load()
         bootstrapLogging(configuration.log)
         let logger = Logger(label: "relay.worker")

@@ -1,6 +1,7 @@
 """The worker's control socket: versioned JSON lines, strict parsing, peer credentials."""
 import json
 import os
+import signal
 import socket
 import stat
 import subprocess
@@ -75,3 +76,16 @@ def test_other_users_are_refused(worker):
     assert out.stdout, out.stderr
     response = json.loads(out.stdout)
     assert response["ok"] is False and response["error"]["code"] == "forbidden"
+
+
+def test_a_client_that_leaves_before_its_answer_does_not_kill_the_worker(worker):
+    """The answer is written to a closed socket: EPIPE for the worker to ignore, not SIGPIPE."""
+    path = worker.workdir / "control.sock"
+    os.kill(worker.worker.pid, signal.SIGSTOP)  # so the request is read only after the client left
+    try:
+        for _ in range(3):
+            request(path, b'{"version":1,"command":"status","arguments":{}}\n', read=False)
+    finally:
+        os.kill(worker.worker.pid, signal.SIGCONT)
+    assert request(path, b'{"version":1,"command":"status","arguments":{}}\n')["ok"]
+    assert worker.worker.poll() is None
