@@ -37,6 +37,23 @@ struct Destination: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A connection kept out of the cache while the end of its last message is held back.
+struct HeldDelivery: Sendable {
+    let session: SMTPDeliverySession
+    let cacheKey: String
+    /// Transactions carried so far, the held one included.
+    let uses: Int
+    let end: HeldEnd
+    /// The held message, for logs.
+    let queueID: String
+}
+
+/// One message's state after `DeliveryAgent.deliver`: its results, or its end held back.
+enum DeliveryAttempt: Sendable {
+    case done([Int64: AttemptResult])
+    case held(HeldDelivery)
+}
+
 /// The result of one attempt for one recipient.
 struct AttemptResult: Sendable {
     var outcome: ReplyOutcome
@@ -59,8 +76,54 @@ struct DeliveryAgent: Sendable {
     func deliver(message: DueMessage, recipients: [DueRecipient], to destination: Destination, body: [Data]) async
         -> [Int64: AttemptResult]
     {
+        guard case .done(let results) = await deliver(message: message, recipients: recipients, to: destination, body: body, after: nil, hold: false).current
+        else { preconditionFailure("deliver without hold always finishes") }
+        return results
+    }
+
+    /// Delivers one message, after settling the end of an earlier one held back on a connection
+    /// (see `SMTPDeliverySession.send(message:recipients:body:after:hold:)`); with `hold`, this
+    /// message's end may be held in turn, and the connection with it, for the next call or
+    /// `finish`.
+    /// - Returns: the earlier message's results (nil without one), and this message's results
+    ///   or its held delivery.
+    func deliver(
+        message: DueMessage, recipients: [DueRecipient], to destination: Destination, body: [Data],
+        after held: HeldDelivery?, hold: Bool
+    ) async -> (previous: [Int64: AttemptResult]?, current: DeliveryAttempt) {
         func all(_ outcome: ReplyOutcome, _ text: String, relay: String = "none") -> [Int64: AttemptResult] {
             Dictionary(uniqueKeysWithValues: recipients.map { ($0.id, AttemptResult(outcome: outcome, reply: text, relay: relay)) })
+        }
+        var previous: [Int64: AttemptResult]?
+        if let held {
+            let (settled, current) = await held.session.send(
+                message: message, recipients: recipients, body: body, after: held.end, hold: hold)
+            if let settled { previous = results(of: settled, held: held) }
+            switch current {
+            case .held(let end):
+                return (previous, .held(HeldDelivery(session: held.session, cacheKey: held.cacheKey, uses: held.uses + 1, end: end, queueID: message.queueID)))
+            case .finished(let result):
+                switch result {
+                case .completed(let replies, let reusable):
+                    if reusable {
+                        await cache.put(held.cacheKey, held.session, uses: held.uses + 1)
+                    } else {
+                        await held.session.quit()
+                    }
+                    return (previous, .done(replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: held.session.relay) }))
+                case .replyLost(let reason):
+                    await held.session.connection.close()
+                    logger.warning(
+                        "possible duplicate",
+                        metadata: ["id": "\(message.queueID)", "relay": "\(held.session.relay)", "reason": "\(reason)"])
+                    return (previous, .done(all(
+                        .deferred(status: "4.4.2"), "lost connection after the end of data (\(reason))", relay: held.session.relay)))
+                case .connectionFailed(let reason):
+                    // The connection died under this message before its text: try it afresh below.
+                    await held.session.connection.close()
+                    logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(reason)"])
+                }
+            }
         }
         let route: Route? = if case .route(let index) = destination.kind { configuration.routes[index] } else { nil }
         let policy = route?.tls ?? configuration.delivery.tls
@@ -69,21 +132,21 @@ struct DeliveryAgent: Sendable {
             context = policy == .none && route?.implicitTLS != true
                 ? nil : try tlsContexts.context(verify: policy == .verify, caFile: route?.caFile ?? "")
         } catch {
-            return all(.deferred(status: "4.7.5"), "TLS setup failed: \(error)")
+            return (previous, .done(all(.deferred(status: "4.7.5"), "TLS setup failed: \(error)")))
         }
         let credentials: (String, String)?
         do {
             credentials = try route.flatMap(Self.credentials)
         } catch {
-            return all(.deferred(status: "4.7.0"), "cannot read the route's password_file: \(error)")
+            return (previous, .done(all(.deferred(status: "4.7.0"), "cannot read the route's password_file: \(error)")))
         }
 
         let targets: [(name: String, address: String, port: Int)]
         switch await hosts(for: destination, route: route) {
         case .failure(.permanent(let status, let reason)):
-            return all(.bounced(status: status), reason)
+            return (previous, .done(all(.bounced(status: status), reason)))
         case .failure(.temporary(let reason)):
-            return all(.deferred(status: "4.4.3"), reason)
+            return (previous, .done(all(.deferred(status: "4.4.3"), reason)))
         case .success(let list):
             targets = list
         }
@@ -127,17 +190,24 @@ struct DeliveryAgent: Sendable {
                     if let credentials, let refusal = await authenticate(session, credentials) {
                         await session.quit()
                         // SPEC: 535 from a smarthost defers, never bounces.
-                        return all(.deferred(status: "4.7.8"), refusal, relay: session.relay)
+                        return (previous, .done(all(.deferred(status: "4.7.8"), refusal, relay: session.relay)))
                     }
                 }
-                switch await session.send(message: message, recipients: recipients, body: body) {
+                let result: TransactionResult
+                switch await session.send(message: message, recipients: recipients, body: body, after: nil, hold: hold).current {
+                case .held(let end):
+                    return (previous, .held(HeldDelivery(session: session, cacheKey: cacheKey, uses: uses + 1, end: end, queueID: message.queueID)))
+                case .finished(let finished):
+                    result = finished
+                }
+                switch result {
                 case .completed(let replies, let reusable):
                     if reusable {
                         await cache.put(cacheKey, session, uses: uses + 1)
                     } else {
                         await session.quit()
                     }
-                    return replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: session.relay) }
+                    return (previous, .done(replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: session.relay) }))
                 case .connectionFailed(let reason):
                     await session.connection.close()
                     lastError = reason
@@ -151,13 +221,42 @@ struct DeliveryAgent: Sendable {
                     logger.warning(
                         "possible duplicate",
                         metadata: ["id": "\(message.queueID)", "relay": "\(session.relay)", "reason": "\(reason)"])
-                    return all(
-                        .deferred(status: "4.4.2"), "lost connection after the end of data (\(reason))", relay: session.relay)
+                    return (previous, .done(all(
+                        .deferred(status: "4.4.2"), "lost connection after the end of data (\(reason))", relay: session.relay)))
                 }
                 break
             }
         }
-        return all(.deferred(status: "4.4.1"), lastError)
+        return (previous, .done(all(.deferred(status: "4.4.1"), lastError)))
+    }
+
+    /// Sends a held end, reads its reply, and gives the connection back to the cache.
+    func finish(_ held: HeldDelivery) async -> [Int64: AttemptResult] {
+        let result = await held.session.finish(held.end)
+        if case .completed = result {
+            await cache.put(held.cacheKey, held.session, uses: held.uses)
+        } else {
+            await held.session.connection.close()
+        }
+        return results(of: result, held: held)
+    }
+
+    /// The results of a held message once settled: its replies, or a deferral when the reply to
+    /// its final dot was lost (a possible duplicate, RFC 1047).
+    private func results(of result: TransactionResult, held: HeldDelivery) -> [Int64: AttemptResult] {
+        let relay = held.session.relay
+        switch result {
+        case .completed(let replies, _):
+            return replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: relay) }
+        case .replyLost(let reason), .connectionFailed(let reason):
+            logger.warning("possible duplicate", metadata: ["id": "\(held.queueID)", "relay": "\(relay)", "reason": "\(reason)"])
+            var results = held.end.results.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: relay) }
+            for recipient in held.end.accepted {
+                results[recipient.id] = AttemptResult(
+                    outcome: .deferred(status: "4.4.2"), reply: "lost connection after the end of data (\(reason))", relay: relay)
+            }
+            return results
+        }
     }
 
     private func open(_ target: (name: String, address: String, port: Int), tls: TLSUse) async throws(SMTPClientError)

@@ -305,6 +305,16 @@ public final class WorkerRole: Service {
         -> Bool
     {
         var queuedMore = false
+        /// Records one message's results. - Returns: when to retry if the destination failed as a whole.
+        func settle(_ message: DueMessage, _ results: [Int64: AttemptResult], _ body: [Data]) async -> Double? {
+            if !queuedMore {
+                queuedMore = results.values.contains { if case .delivered = $0.outcome { false } else { true } }
+            }
+            return await recorder.record(message, results: results, body: body)
+        }
+        // The end of each message but the last is held back to travel with the next message's
+        // commands (see SMTPDeliverySession); it is settled, and recorded, by the next delivery.
+        var held: (delivery: HeldDelivery, message: DueMessage, body: [Data])?
         for (index, message) in job.messages.enumerated() {
             let body: [Data]
             do {
@@ -314,18 +324,31 @@ public final class WorkerRole: Service {
                 try? store.release(message.recipients.map(\.id), nextAttempt: Date().timeIntervalSince1970 + 60)
                 continue
             }
-            let results = await agent.deliver(message: message, recipients: message.recipients, to: job.destination, body: body)
-            if !queuedMore {
-                queuedMore = results.values.contains { if case .delivered = $0.outcome { false } else { true } }
+            let (previous, current) = await agent.deliver(
+                message: message, recipients: message.recipients, to: job.destination, body: body, after: held?.delivery,
+                hold: index < job.messages.count - 1)
+            if let earlier = held {
+                held = nil
+                let settled: [Int64: AttemptResult]
+                if let previous { settled = previous } else { settled = await agent.finish(earlier.delivery) }
+                _ = await settle(earlier.message, settled, earlier.body)
             }
-            if let retry = await recorder.record(message, results: results, body: body) {
-                // The whole destination failed: leave its other mail alone until then, and give
-                // back the rest of this job without counting an attempt.
-                scheduler.withLockedValue { $0.backOff(job.destination, until: retry) }
-                let rest = job.messages.dropFirst(index + 1).flatMap { $0.recipients.map(\.id) }
-                try? store.release(rest, nextAttempt: retry)
-                return true
+            switch current {
+            case .held(let delivery):
+                held = (delivery, message, body)
+            case .done(let results):
+                if let retry = await settle(message, results, body) {
+                    // The whole destination failed: leave its other mail alone until then, and give
+                    // back the rest of this job without counting an attempt.
+                    scheduler.withLockedValue { $0.backOff(job.destination, until: retry) }
+                    let rest = job.messages.dropFirst(index + 1).flatMap { $0.recipients.map(\.id) }
+                    try? store.release(rest, nextAttempt: retry)
+                    return true
+                }
             }
+        }
+        if let last = held {
+            _ = await settle(last.message, await agent.finish(last.delivery), last.body)
         }
         return queuedMore
     }

@@ -104,18 +104,32 @@ public final class SMTPClientConnection: Sendable {
     public func exchange(_ bytes: ByteBuffer, replies count: Int, timeout: Duration) async throws(SMTPClientError)
         -> [SMTPReply]
     {
-        try await replies(count, after: bytes, timeout: timeout)
+        let read = await replies(count, after: bytes, timeout: timeout)
+        if let error = read.error { throw error }
+        return read.replies
+    }
+
+    /// Like `exchange`, but when the exchange fails the replies read before the failure are kept:
+    /// in a group that ends one transaction and starts the next, the first reply settles the
+    /// earlier message even if the connection dies after it.
+    public func exchangeKeepingReplies(_ bytes: ByteBuffer, replies count: Int, timeout: Duration) async
+        -> (replies: [SMTPReply], error: SMTPClientError?)
+    {
+        await replies(count, after: bytes, timeout: timeout)
     }
 
     /// Reads the next reply. - Throws: `.timeout`, `.connectionClosed` or `.protocolViolation`.
     public func reply(timeout: Duration) async throws(SMTPClientError) -> SMTPReply {
-        try await replies(1, after: nil, timeout: timeout)[0]
+        let read = await replies(1, after: nil, timeout: timeout)
+        if let error = read.error { throw error }
+        return read.replies[0]
     }
 
     /// Optionally writes, then waits for `count` replies; a timer closes the channel if they do
     /// not all come in time, which fails the wait.
-    private func replies(_ count: Int, after bytes: ByteBuffer?, timeout: Duration) async throws(SMTPClientError)
-        -> [SMTPReply]
+    /// - Returns: all `count` replies, or those read before the error.
+    private func replies(_ count: Int, after bytes: ByteBuffer?, timeout: Duration) async
+        -> (replies: [SMTPReply], error: SMTPClientError?)
     {
         let channel = channel
         let handler = handler
@@ -139,13 +153,19 @@ public final class SMTPClientConnection: Sendable {
             return all
         }
         do {
-            return try await future.get()
+            return (try await future.get(), nil)
         } catch {
-            if timedOut.withLockedValue({ $0 }) {
-                throw SMTPClientError(.timeout, "timeout waiting for a reply from \(remote)")
-            }
-            if let error = error as? SMTPClientError { throw error }
-            throw SMTPClientError(.connectionClosed, "connection to \(remote) failed: \(error)")
+            let partial = error as? RepliesCutShort
+            let cause = partial?.error ?? error
+            let failure: SMTPClientError =
+                if timedOut.withLockedValue({ $0 }) {
+                    SMTPClientError(.timeout, "timeout waiting for a reply from \(remote)")
+                } else if let cause = cause as? SMTPClientError {
+                    cause
+                } else {
+                    SMTPClientError(.connectionClosed, "connection to \(remote) failed: \(cause)")
+                }
+            return (partial?.replies ?? [], failure)
         }
     }
 

@@ -107,11 +107,19 @@ final class SMTPReplyHandler: ChannelInboundHandler {
     private func fail(_ error: SMTPClientError) {
         guard failure == nil else { return }
         failure = error
-        let promise = waiter?.promise
+        let current = waiter
         waiter = nil
-        promise?.fail(error)
+        if let current {
+            current.promise.fail(current.replies.isEmpty ? error : RepliesCutShort(replies: current.replies, error: error))
+        }
     }
 }
 
 @available(*, unavailable)
 extension SMTPReplyHandler: Sendable {}
+
+/// A wait for several replies that failed after some of them came.
+struct RepliesCutShort: Error {
+    var replies: [SMTPReply]
+    var error: SMTPClientError
+}

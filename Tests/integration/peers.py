@@ -75,7 +75,8 @@ class DNS:
 
 class Upstream:
     """A scripted SMTP server on loopback. `script` maps a phase to a reply or a function of the
-    argument and the attempt number: phases are greeting, ehlo, mail, rcpt, data, dot.
+    argument and the server: phases are greeting, ehlo, mail, rcpt, data, dot (whose argument is
+    the accepted recipients, comma-separated).
     Records every connection and every transaction's envelope and text (dot-unstuffed)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, script: dict | None = None,
@@ -91,6 +92,7 @@ class Upstream:
         self.connections = 0
         self.transactions: list[dict] = []
         self.mail_attempts = 0
+        self.commands_with_dot = 0  # MAIL commands that came in with the previous final dot
         self.lock = threading.Lock()
         upstream = self
 
@@ -192,7 +194,20 @@ class Upstream:
                         break
                     data += chunk[1:] if chunk.startswith(b"..") else chunk
                 transaction["data"] = data
-                dot = self.reply_for("dot", "", "250 2.0.0 Ok: queued\r\n")
+                if not tls_version and not self.implicit_tls:
+                    # Did the client send its next commands with this final dot (RFC 2920 §3.1)?
+                    # A non-blocking peek sees what came in the same write without waiting.
+                    handler.request.setblocking(False)
+                    try:
+                        following = rfile.peek(1)
+                    except (BlockingIOError, OSError):
+                        following = b""
+                    finally:
+                        handler.request.setblocking(True)
+                    if following and following[:4].upper() == b"MAIL":
+                        with self.lock:
+                            self.commands_with_dot += 1
+                dot = self.reply_for("dot", ",".join(transaction["accepted"]), "250 2.0.0 Ok: queued\r\n")
                 if dot is not None and dot.startswith("2"):
                     with self.lock:
                         self.transactions.append(transaction)

@@ -219,6 +219,46 @@ def test_connection_reuse(relay_factory, upstream):
     assert up.connections == 1
 
 
+def test_back_to_back_messages_each_get_their_own_final_reply(relay_factory, upstream):
+    """A job carries several messages over one connection, the final dot of each pipelined with
+    the next one's MAIL, RCPT and DATA (RFC 2920 §3.1): every final reply settles its own message."""
+    finals = {"r1@example.test": "550 5.7.1 refused after data\r\n", "r3@example.test": "451 4.3.0 later\r\n"}
+    up = upstream(script={"dot": lambda accepted, _: finals.get(accepted, "250 2.0.0 Ok\r\n")})
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nper_destination_concurrency = 1\nmin_backoff = "1h"\n')
+    qids = [send(relay, "", [f"r{n}@example.test"]) for n in range(6)]  # null sender: no bounce comes back
+    relay.start_worker()
+    relay.wait_until(lambda: [m["queue_id"] for m in relay.messages()] == [qids[3]]
+                     and relay.recipients(qids[3])[0]["attempts"] == 1, what="every outcome recorded")
+    [later] = relay.recipients(qids[3])
+    assert later["state"] == "deferred" and later["last_reply"] == "451 4.3.0 later"
+    assert sorted(a for t in up.transactions for a in t["accepted"]) == [f"r{n}@example.test" for n in (0, 2, 4, 5)]
+    log = relay.worker_log_text()
+    assert f"event=bounced id={qids[1]}" in log and "refused after data" in log
+    assert all(f"event=delivered id={qids[n]}" in log for n in (0, 2, 4, 5))
+    assert up.connections == 1
+    # The pipelining itself: the next MAIL was already there when each final dot but the last was read.
+    assert up.commands_with_dot >= 1
+
+
+def test_a_lost_reply_to_a_pipelined_dot_defers_only_its_message(relay_factory, upstream):
+    """The server closes after reading one message's final dot (pipelined with the next message's
+    commands) without answering: that message may have been taken (deferred, possible duplicate);
+    the next one was not, and goes on a new connection."""
+    up = upstream(script={"dot": lambda accepted, _: None if accepted == "r2@example.test" else "250 2.0.0 Ok\r\n"})
+    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+                          '[delivery]\nper_destination_concurrency = 1\nmin_backoff = "1h"\n')
+    qids = [send(relay, "", [f"r{n}@example.test"]) for n in range(5)]
+    relay.start_worker()
+    relay.wait_until(lambda: [m["queue_id"] for m in relay.messages()] == [qids[2]]
+                     and relay.recipients(qids[2])[0]["attempts"] == 1, what="every outcome recorded")
+    [lost] = relay.recipients(qids[2])
+    assert lost["state"] == "deferred" and lost["last_dsn"] == "4.4.2"
+    assert "possible duplicate" in relay.worker_log_text()
+    assert sorted(a for t in up.transactions for a in t["accepted"]) == [f"r{n}@example.test" for n in (0, 1, 3, 4)]
+    assert up.connections == 2
+
+
 def test_worker_killed_mid_delivery_loses_nothing(relay_factory, upstream):
     slow = {"n": 0}
 
