@@ -160,6 +160,15 @@ class Relay:
             if proc:
                 proc.wait(timeout=60)
 
+    def cpu_seconds(self) -> tuple[float, float]:
+        """User + system CPU of the listener and of the worker so far (/proc/PID/stat)."""
+        def of(proc):
+            if not proc:
+                return 0.0
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return of(self.proc), of(self.worker)
+
     def peak_kb(self) -> int:
         return sum(int(line.split()[1]) for proc in (self.proc, self.worker) if proc
                    for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines()
@@ -168,10 +177,10 @@ class Relay:
 
 def end_to_end(base: Path) -> list[str]:
     rows = ["| sessions | size | ceiling msg/s (smtp-source → smtp-sink) | Relay end to end msg/s | ratio | "
-            "upstream connections | Relay peak RSS (both roles) |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+            "upstream connections | CPU per message: listener + worker | Relay peak RSS (both roles) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for sessions, size in CASES:
-        ceiling, rates, connections, peaks = [], [], [], []
+        ceiling, rates, connections, peaks, listener_cpu, worker_cpu = [], [], [], [], [], []
         for run in range(RUNS):
             sink = Sink()
             ceiling.append(run_source(sink.port, sessions, size))
@@ -186,6 +195,9 @@ def end_to_end(base: Path) -> list[str]:
             sink.wait_messages(MESSAGES)
             rates.append(MESSAGES / (time.monotonic() - started))
             peaks.append(relay.peak_kb())
+            listener_seconds, worker_seconds = relay.cpu_seconds()
+            listener_cpu.append(listener_seconds * 1000 / MESSAGES)
+            worker_cpu.append(worker_seconds * 1000 / MESSAGES)
             relay.stop()  # the worker says QUIT on its cached connections
             time.sleep(0.3)
             connections.append(sink.sessions)
@@ -195,7 +207,9 @@ def end_to_end(base: Path) -> list[str]:
                   f"relay {rates[-1]:.0f}/s, {connections[-1]} upstream connections", file=sys.stderr)
         c, r = statistics.median(ceiling), statistics.median(rates)
         rows.append(f"| {sessions} | {size // 1024} KB | {c:,.0f} | {r:,.0f} | {r / c:.0%} | "
-                    f"{statistics.median(connections):.0f} for {MESSAGES} messages | {max(peaks) / 1024:.1f} MB |")
+                    f"{statistics.median(connections):.0f} for {MESSAGES} messages | "
+                    f"{statistics.median(listener_cpu):.2f} + {statistics.median(worker_cpu):.2f} ms | "
+                    f"{max(peaks) / 1024:.1f} MB |")
     return rows
 
 
