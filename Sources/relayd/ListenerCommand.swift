@@ -5,7 +5,6 @@ import Logging
 import RelayMetrics
 import NIOCore
 import SMTPServer
-import ServiceLifecycle
 import Spool
 
 /// `relayd listener`: the SMTP listener role alone.
@@ -51,19 +50,6 @@ struct ListenerCommand: AsyncParsableCommand {
         // [metrics] address: the listener serves it, the worker the port after it.
         let metricsServer = try await startMetrics(configuration, offset: 0, metrics: metrics, group: group, logger: logger)
         defer { reloads.cancel() }
-        let services = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: role)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: Logger(label: "relay.lifecycle")))
-        do {
-            try await services.run()
-        } catch {
-            logger.critical("listener failed", metadata: ["reason": "\(error)"])
-            try? await group.shutdownGracefully()
-            throw ExitCode(ExitStatus.temporaryFailure)
-        }
-        try? await metricsServer?.close()
-        try await group.shutdownGracefully()
+        try await runRole(role, named: "listener", group: group, metricsServer: metricsServer, logger: logger)
     }
 }

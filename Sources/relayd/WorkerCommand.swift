@@ -36,30 +36,19 @@ struct WorkerCommand: AsyncParsableCommand {
             configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady,
             metrics: metrics)
         let metricsServer = try await startMetrics(configuration, offset: 1, metrics: metrics, group: group, logger: logger)
-        let services = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: [.init(service: role)],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: Logger(label: "relay.lifecycle")))
         // Reload: deliveries in flight finish, then the worker starts over as the same process
         // (exec) with the new file, so every new attempt uses the new routes and settings.
         let restart = NIOLockedValueBox(false)
-        let reloads = onReloadSignal(config, logger: logger) { _ in
-            logger.notice("reload: draining deliveries, then restarting with the new configuration")
-            restart.withLockedValue { $0 = true }
-            Task { await services.triggerGracefulShutdown() }  // bridges the signal to the service group
-        }
-        defer { reloads.cancel() }
-        do {
-            try await services.run()
-        } catch {
-            logger.critical("worker failed", metadata: ["reason": "\(error)"])
-            try? await group.shutdownGracefully()
-            throw ExitCode(ExitStatus.temporaryFailure)
+        var reloads: (any DispatchSourceSignal)?
+        defer { reloads?.cancel() }
+        try await runRole(role, named: "worker", group: group, metricsServer: metricsServer, logger: logger) { services in
+            reloads = onReloadSignal(config, logger: logger) { _ in
+                logger.notice("reload: draining deliveries, then restarting with the new configuration")
+                restart.withLockedValue { $0 = true }
+                Task { await services.triggerGracefulShutdown() }  // bridges the signal to the service group
+            }
         }
         spool.close()
-        try? await metricsServer?.close()
-        try await group.shutdownGracefully()
         if restart.withLockedValue({ $0 }) { reexecute() }
     }
 

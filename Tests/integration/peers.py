@@ -150,9 +150,16 @@ class Upstream:
                 send(self.reply_for("ehlo", text[5:], "250-upstream.test\r\n" +
                                     "".join(f"250-{e}\r\n" for e in extensions) + "250 HELP\r\n"))
             elif text.upper() == "STARTTLS" and self.tls and not tls_version:
-                send("220 2.0.0 Ready to start TLS\r\n")
+                if self.script.get("starttls") == "inject":
+                    # A reply slipped in with the 220, as a man in the middle would (RFC 3207 §4.2).
+                    send("220 2.0.0 Ready to start TLS\r\n250 2.0.0 injected before the handshake\r\n")
+                else:
+                    send("220 2.0.0 Ready to start TLS\r\n")
                 if self.script.get("starttls") == "garbage":
                     send("this is not a TLS server hello\r\n")
+                    return
+                if self.script.get("starttls") == "stall":
+                    time.sleep(5)  # never answers the ClientHello
                     return
                 try:
                     sock = self.tls.wrap_socket(handler.request, server_side=True)
@@ -214,6 +221,8 @@ class Upstream:
                 send(dot)
                 if dot is None:
                     return  # lose the reply: close without answering
+                if self.script.get("close_after_dot"):
+                    return  # drop the connection; over TLS, without a close_notify
             elif verb == "RSET":
                 transaction = None
                 send("250 2.0.0 Ok\r\n")

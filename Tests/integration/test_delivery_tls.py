@@ -119,3 +119,43 @@ def test_auth_goes_over_tls_only(relay_factory, pki, zone, upstreams, workdir):
     send(relay, "a@example.org", ["b@example.com"])
     [t] = up.wait_for(1)
     assert t["tls"] and up.auth_lines[0].startswith("AUTH PLAIN")
+
+
+def test_a_reply_injected_before_the_handshake_is_dropped(relay_factory, pki, zone, upstreams):
+    """RFC 3207 §4.2: what the server sent before the handshake is plaintext anyone could have
+    injected. The client drops it, so the EHLO after the handshake reads the real reply; taking
+    the injected one would leave the real one unread and fail the transaction."""
+    up = upstreams(tls=pki.server_context("mx.example.test"), script={"starttls": "inject"})
+    relay = relay_factory(route(zone, up, "required"))
+    relay.start_worker()
+    send(relay, "a@example.org", ["b@example.com"])
+    [t] = up.wait_for(1)
+    assert t["tls"] in ("TLSv1.2", "TLSv1.3")
+    assert "event=deferred" not in relay.worker_log_text()
+
+
+def test_a_handshake_that_never_finishes_times_out_and_defers(relay_factory, pki, zone, upstreams):
+    up = upstreams(tls=pki.server_context("mx.example.test"), script={"starttls": "stall"})
+    relay = relay_factory(route(zone, up, "required").replace(
+        '[delivery]\n', '[delivery]\ncommand_timeout = "1s"\n'))
+    relay.start_worker()
+    qid = send(relay, "a@example.org", ["b@example.com"])
+    row = attempted(relay, qid)
+    assert row["state"] == "deferred" and row["last_dsn"].startswith("4.")
+    assert "timeout in the TLS handshake" in row["last_reply"], row["last_reply"]
+    assert relay.worker.poll() is None
+
+
+def test_a_server_closing_without_close_notify_costs_only_its_connection(relay_factory, pki, zone, upstreams):
+    """The server drops the TCP connection after each message without a TLS close_notify: the
+    cached connection is found dead, and the next message goes on a new one, undeferred."""
+    up = upstreams(tls=pki.server_context("mx.example.test"), script={"close_after_dot": True})
+    relay = relay_factory(route(zone, up, "required"))
+    relay.start_worker()
+    send(relay, "a@example.org", ["one@example.com"])
+    up.wait_for(1)
+    send(relay, "a@example.org", ["two@example.com"])
+    transactions = up.wait_for(2)
+    assert all(t["tls"] in ("TLSv1.2", "TLSv1.3") for t in transactions)
+    relay.wait_until(lambda: relay.messages() == [], what="an empty queue")
+    assert up.connections == 2 and "event=deferred" not in relay.worker_log_text()
