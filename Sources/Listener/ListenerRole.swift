@@ -84,7 +84,13 @@ public final class ListenerRole: Service {
             let server = try await SMTPServerBootstrap.bind(
                 host: listener.address.host, port: listener.address.port, group: group
             ) { [self] channel in
-                initialize(channel, listener: listener)
+                channel.eventLoop.makeCompletedFuture {
+                    if listener.proxyProtocol {
+                        try expectProxyHeader(channel, listener: listener)
+                    } else {
+                        try setUpSession(channel, listener: listener, client: channel.remoteAddress)
+                    }
+                }
             }
             logger.notice(
                 "listening",
@@ -184,10 +190,38 @@ public final class ListenerRole: Service {
         try TLSContext(serverCertificate: tls.cert, key: tls.key, minimum: tls.minVersion == .v1_3 ? .tls13 : .tls12)
     }
 
-    private func initialize(_ channel: any Channel, listener: ListenerConfiguration) -> EventLoopFuture<Void> {
+    /// How long a proxy may take to send its PROXY header (Postfix's smtpd_upstream_proxy_timeout).
+    static let proxyHeaderTimeout = TimeAmount.seconds(5)
+
+    /// A `proxy_protocol` listener: only `trusted_proxies` may connect, and the session is set up
+    /// for the client their PROXY header names (limits, relay permission, Received:, logs).
+    private func expectProxyHeader(_ channel: any Channel, listener: ListenerConfiguration) throws {
         let configuration = current.withLockedValue { $0 }
-        let address = channel.remoteAddress?.ipAddress ?? "unknown"
-        let port = channel.remoteAddress?.port ?? 0
+        let peer = channel.remoteAddress?.ipAddress ?? "unknown"
+        let trusted = IPAddress(peer).map { ip in configuration.relay.trustedProxies.contains { $0.contains(ip) } } ?? false
+        guard trusted else {
+            logger.warning("connection refused", metadata: ["client": "[\(peer)]", "reason": "not a trusted proxy"])
+            refuse(channel, SMTPReply(code: 554, EnhancedStatusCode(5, 7, 1), "\(configuration.hostname) not a trusted proxy"))
+            return
+        }
+        let logger = logger
+        let handler = ProxyProtocolHandler(
+            timeout: Self.proxyHeaderTimeout,
+            onRefused: { reason in
+                logger.warning("proxy header refused", metadata: ["proxy": "[\(peer)]", "reason": "\(reason)"])
+            },
+            accept: { [self] channel, client in
+                try setUpSession(channel, listener: listener, client: client ?? channel.remoteAddress)
+            })
+        try channel.pipeline.syncOperations.addHandler(handler)
+    }
+
+    /// Sets up one SMTP session on the channel's event loop.
+    /// - Parameter client: the client's address: the TCP peer, or the one a PROXY header named.
+    private func setUpSession(_ channel: any Channel, listener: ListenerConfiguration, client: SocketAddress?) throws {
+        let configuration = current.withLockedValue { $0 }
+        let address = client?.ipAddress ?? "unknown"
+        let port = client?.port ?? 0
         switch limiter.admit(address) {
         case .admitted:
             break
@@ -250,15 +284,13 @@ public final class ListenerRole: Service {
                 sessionID: sessionID, clientAddress: address, clientPort: port,
                 listenerName: "\(listener.address)", clientName: clientName),
             logger: sessionLogger)
-        return channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(handler)
-        }
+        try channel.pipeline.syncOperations.addHandler(handler)
     }
 
-    private func refuse(_ channel: any Channel, _ reply: SMTPReply) -> EventLoopFuture<Void> {
+    /// Answers with `reply` and closes.
+    private func refuse(_ channel: any Channel, _ reply: SMTPReply) {
         var buffer = channel.allocator.buffer(capacity: 80)
         reply.write(into: &buffer)
         channel.writeAndFlush(buffer).whenComplete { _ in channel.close(promise: nil) }
-        return channel.eventLoop.makeSucceededVoidFuture()
     }
 }

@@ -17,12 +17,6 @@ struct ListenerCommand: AsyncParsableCommand {
     func run() async throws {
         ignoreBrokenPipes()
         let configuration = try config.load()
-        if let listener = configuration.listeners.first(where: \.proxyProtocol) {
-            // XXX: PROXY protocol headers are not read yet; refuse rather than trust the wrong address.
-            FileHandle.standardError.write(
-                Data("relayd: listener \(listener.address): proxy_protocol = true is not supported by this version\n".utf8))
-            throw ExitCode(ExitStatus.configuration)
-        }
         bootstrapLogging(configuration.log)
         let logger = Logger(label: "relay.listener")
         let metrics = RelayMetrics()

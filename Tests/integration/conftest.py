@@ -28,7 +28,10 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> N
             raise RuntimeError(f"relayd exited early with {proc.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.recv(512)  # the banner; this probe session then closes
+                try:
+                    s.recv(512)  # the banner; this probe session then closes
+                except socket.timeout:
+                    pass  # a proxy_protocol listener says nothing before the PROXY header
                 return
         except OSError:
             time.sleep(0.05)
