@@ -28,12 +28,16 @@ struct Destination: Hashable, Sendable, CustomStringConvertible {
 
     /// Routing (SPEC `[[route]]`): the first route whose domains match wins; no match = MX delivery.
     static func of(_ address: String, routes: [Route]) -> Destination {
-        let domain = String(address[(address.lastIndex(of: "@").map { address.index(after: $0) } ?? address.startIndex)...])
-            .lowercased()
+        let domain = Self.domain(of: address)
         if let index = routes.firstIndex(where: { $0.matches(domain) }) {
             return Destination(kind: .route(index: index))
         }
         return Destination(kind: .mx(domain: domain))
+    }
+
+    /// The domain of a recipient address, lowercased.
+    static func domain(of address: String) -> String {
+        String(address[(address.lastIndex(of: "@").map { address.index(after: $0) } ?? address.startIndex)...]).lowercased()
     }
 }
 

@@ -24,6 +24,7 @@ public final class WorkerRole: Service {
     private let ready = NIOLockedValueBox(ReadyQueue(loadedAt: 0))
     private let shuttingDown = NIOLockedValueBox(false)
     private let spoolReads = NIOLockedValueBox(SpoolReadTrigger())
+    private let pauses: PauseFile
 
     /// How often the spool is checked when nothing else wakes the scheduler.
     static let pollInterval = TimeAmount.milliseconds(500)
@@ -39,6 +40,7 @@ public final class WorkerRole: Service {
         self.metrics = metrics
         self.onReady = onReady
         self.configuration = configuration
+        pauses = PauseFile(spoolDirectory: configuration.spoolDir)
         self.spool = spool
         self.group = group
         self.logger = logger
@@ -58,6 +60,22 @@ public final class WorkerRole: Service {
     public func run() async throws {
         let store = DeliveryStore(spool: spool)
         defer { store.close() }
+        do {
+            let (all, domains) = try pauses.load()
+            scheduler.withLockedValue { state in
+                state.pausedAll = all
+                state.pausedDomains = domains
+            }
+            if all || !domains.isEmpty {
+                logger.notice("delivery paused by relayctl pause", metadata: [
+                    "all": "\(all)", "domains": "\(domains.sorted().joined(separator: ","))",
+                ])
+            }
+        } catch {
+            logger.error("cannot read the pause state; delivery is not paused", metadata: [
+                "file": "\(pauses.path)", "reason": "\(error)",
+            ])
+        }
         try store.recoverActive()
         let resolver = try DNSResolver(
             configuration: DNSResolver.Configuration(servers: configuration.dns.servers, timeout: configuration.dns.timeout))
@@ -171,13 +189,19 @@ public final class WorkerRole: Service {
                 ])
             case "pause", "resume":
                 let pausing = request.command == "pause"
-                scheduler.withLockedValue { state in
+                let (all, domains) = scheduler.withLockedValue { state in
                     if let domain = arguments["domain"], !domain.isEmpty {
                         if pausing { state.pausedDomains.insert(domain.lowercased()) } else { state.pausedDomains.remove(domain.lowercased()) }
                     } else {
                         state.pausedAll = pausing
                         if !pausing { state.pausedDomains.removeAll() }
                     }
+                    return (state.pausedAll, state.pausedDomains)
+                }
+                do {
+                    try pauses.save(all: all, domains: domains)
+                } catch {
+                    return .failure("failed", "\(request.command) applies until the worker restarts: cannot write \(pauses.path): \(error)")
                 }
                 logger.notice("\(request.command)d", metadata: ["domain": "\(arguments["domain"] ?? "*")"])
                 wake.signal()
@@ -254,7 +278,7 @@ public final class WorkerRole: Service {
             }
         }
         let candidates = ready.withLockedValue { queue in
-            queue.take(perJob: Self.messagesPerJob) { destination in
+            queue.take(perJob: Self.messagesPerJob, paused: scheduler.withLockedValue { $0.pausedDomains }) { destination in
                 scheduler.withLockedValue { state in
                     state.admit(
                         destination, now: now, total: delivery.concurrency,
@@ -394,16 +418,46 @@ struct ReadyQueue: Sendable {
 
     /// Jobs of up to `perJob` parts for every destination that `admit` lets through, taking
     /// destinations in turn so that one busy destination cannot starve the others.
-    mutating func take(perJob: Int, admit: (Destination) -> Bool) -> [DeliveryJob] {
+    /// - Parameter paused: recipient domains not to deliver to now (`relayctl pause --domain`).
+    ///   A route carries many domains, so their recipients are split off the parts they share
+    ///   with others and stay here, in order, until the domain is resumed.
+    mutating func take(perJob: Int, paused: Set<String> = [], admit: (Destination) -> Bool) -> [DeliveryJob] {
+        func deliverable(_ recipient: DueRecipient) -> Bool { !paused.contains(Destination.domain(of: recipient.address)) }
         var jobs: [DeliveryJob] = []
         var progress = true
         while progress {
             progress = false
             for destination in order {
-                guard let waiting = parts[destination]?.count, waiting > 0, admit(destination) else { continue }
+                guard let waiting = parts[destination]?.count, waiting > 0 else { continue }
+                if !paused.isEmpty && !parts[destination]!.contains(where: { $0.recipients.contains(where: deliverable) }) {
+                    continue
+                }
+                guard admit(destination) else { continue }
                 var taken: [DueMessage] = []
                 taken.reserveCapacity(min(perJob, waiting))
-                while taken.count < perJob, let part = parts[destination]!.popFirst() { taken.append(part) }
+                if paused.isEmpty {
+                    while taken.count < perJob, let part = parts[destination]!.popFirst() { taken.append(part) }
+                } else {
+                    var kept = CircularBuffer<DueMessage>()
+                    while let part = parts[destination]!.popFirst() {
+                        let free = part.recipients.filter(deliverable)
+                        guard taken.count < perJob, !free.isEmpty else {
+                            kept.append(part)
+                            continue
+                        }
+                        var sent = part
+                        sent.recipients = free
+                        taken.append(sent)
+                        if free.count < part.recipients.count {
+                            var rest = part
+                            rest.recipients = part.recipients.filter { !deliverable($0) }
+                            kept.append(rest)
+                            waitingParts[part.id, default: 0] += 1
+                            count += 1
+                        }
+                    }
+                    parts[destination] = kept
+                }
                 count -= taken.count
                 for part in taken {
                     let left = waitingParts[part.id, default: 1] - 1
