@@ -278,7 +278,7 @@ public final class ListenerRole: Service {
                 dataTimeout: TimeAmount(configuration.limits.dataTimeout), normalizeBareLineFeed: normalize,
                 maximumLineLength: configuration.limits.maxLineLength, installTLS: installTLS,
                 implicitTLS: listener.mode == .smtps, verifyCredentials: verifyCredentials,
-                onMessageRefused: metrics.map(Self.rejectionCounter)),
+                onMessageRefused: metrics.map(Self.rejectionCounter), refuseEarlyTalkers: !listener.proxyProtocol),
             sink: sink,
             info: SMTPSessionInfo(
                 sessionID: sessionID, clientAddress: address, clientPort: port,

@@ -50,6 +50,10 @@ extension SMTPReply {
     public static func badSequence(_ text: String) -> SMTPReply {
         SMTPReply(code: 503, EnhancedStatusCode(5, 5, 1), "Error: \(text)")
     }
+    /// RFC 5321 §4.3.1: the client waits for the greeting; one that talks first is a bulk
+    /// sender not listening to replies.
+    public static let talkedBeforeGreeting = SMTPReply(
+        code: 554, EnhancedStatusCode(5, 5, 0), "Error: data sent before the greeting, closing connection")
     public static let transactionStuffing = SMTPReply(
         code: 554, EnhancedStatusCode(5, 5, 0), "Error: improper command pipelining, closing connection")
     public static let relayDenied = SMTPReply(code: 554, EnhancedStatusCode(5, 7, 1), "Relay access denied")

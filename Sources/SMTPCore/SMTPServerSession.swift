@@ -121,8 +121,9 @@ public struct SMTPServerSession: Sendable {
     // MARK: Events
 
     /// The connection is open. - Returns: the greeting.
-    public mutating func connectionEstablished() -> SMTPServerAction {
-        .send(.greeting(configuration.hostname))
+    /// - Parameter clientSpokeFirst: the client sent data before the greeting went out.
+    public mutating func connectionEstablished(clientSpokeFirst: Bool = false) -> SMTPServerAction {
+        clientSpokeFirst ? .sendAndClose([.talkedBeforeGreeting]) : .send(.greeting(configuration.hostname))
     }
 
     /// A command line arrived.

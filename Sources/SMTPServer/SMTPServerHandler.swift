@@ -47,13 +47,17 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         public var verifyCredentials: CredentialsVerifier?
         /// Told of every message refused after its text, with the enhanced status code.
         public var onMessageRefused: (@Sendable (String) -> Void)?
+        /// Refuse a client whose data is already in when the greeting is due (SPEC: `554 5.5.0`).
+        /// Off behind a PROXY header, whose client may legitimately be ahead of the greeting.
+        public var refuseEarlyTalkers: Bool
 
         public init(
             commandTimeout: TimeAmount, dataTimeout: TimeAmount, normalizeBareLineFeed: Bool, maximumLineLength: Int,
             installTLS: TLSInstaller? = nil,
             implicitTLS: Bool = false, verifyCredentials: CredentialsVerifier? = nil,
-            onMessageRefused: (@Sendable (String) -> Void)? = nil
+            onMessageRefused: (@Sendable (String) -> Void)? = nil, refuseEarlyTalkers: Bool = true
         ) {
+            self.refuseEarlyTalkers = refuseEarlyTalkers
             self.onMessageRefused = onMessageRefused
             self.verifyCredentials = verifyCredentials
             self.installTLS = installTLS
@@ -124,10 +128,52 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             context.fireChannelActive()
             return
         }
-        run(session.connectionEstablished(), context: context)
+        let spokeFirst = configuration.refuseEarlyTalkers && Self.clientSentData(context.channel)
+        let action = session.connectionEstablished(clientSpokeFirst: spokeFirst)
+        if case .sendAndClose(let replies) = action {
+            logger.notice("refused", metadata: ["reason": "data sent before the greeting"])
+            refuseAtGreeting(replies, context: context)
+            context.fireChannelActive()
+            return
+        }
+        run(action, context: context)
         flushIfNeeded(context: context)
         armTimeout(context: context)
         context.fireChannelActive()
+    }
+
+    /// Answers and closes a connection whose client's input is still unread. Closing at once
+    /// would make the kernel answer that input with a reset, which can destroy the reply on its
+    /// way; so the output is shut first, what the client sends meanwhile is read and dropped, and
+    /// the connection closes when the client closes it, or after a few seconds.
+    private func refuseAtGreeting(_ replies: [SMTPReply], context: ChannelHandlerContext) {
+        mode = .closed
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        for reply in replies { reply.write(into: &buffer) }
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        }
+    }
+
+    /// Whether the client has sent anything yet, from the kernel's count of bytes received
+    /// (TCP_INFO), as Postfix and Exim look for input waiting when the greeting is due. A client
+    /// that talks first is caught when its data is in by then; one that starts a moment later is
+    /// not (that would need a pause before every greeting).
+    private static func clientSentData(_ channel: any Channel) -> Bool {
+        #if os(Linux)
+        guard let provider = channel as? SocketOptionProvider else { return false }
+        var received = false
+        // On the channel's own event loop the option is read at once: the future is complete.
+        // IPPROTO_TCP (6) and TCP_INFO (11), Linux's values.
+        provider.unsafeGetSocketOption(level: SocketOptionLevel(6), name: SocketOptionName(11))
+            .assumeIsolated()
+            .whenSuccess { (info: LinuxTCPInfoPrefix) in received = info.16 > 0 }
+        return received
+        #else
+        return false
+        #endif
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
@@ -494,3 +540,11 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
 
 @available(*, unavailable)
 extension SMTPServerHandler: Sendable {}
+
+/// The start of Linux's `struct tcp_info` as 64-bit words, up to `tcpi_bytes_received`
+/// (word 16, offset 128; Linux 4.1 and later, and the struct only ever grows). Glibc's copy of
+/// the struct stops before that field. Older kernels fill less, and NIO zeroes the rest.
+typealias LinuxTCPInfoPrefix = (
+    UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+    UInt64, UInt64, UInt64
+)

@@ -188,6 +188,13 @@ private func checkPhase(
 // MARK: - Tests
 
 @Suite struct SMTPServerSessionTests {
+    @Test func aClientThatSpokeBeforeTheGreetingIsRefused() {
+        var session = makeSession()
+        #expect(session.connectionEstablished(clientSpokeFirst: true) == .sendAndClose([
+            SMTPReply(code: 554, EnhancedStatusCode(5, 5, 0), "Error: data sent before the greeting, closing connection")
+        ]))
+    }
+
     @Test func aWholeTransaction() {
         var session = makeSession()
         #expect(session.connectionEstablished() == .send(greeting))

@@ -1,4 +1,7 @@
 """Access control, limits and malformed input against the real listener, byte by byte."""
+import os
+import signal
+import smtplib
 import socket
 import time
 
@@ -177,15 +180,32 @@ def test_long_text_line_is_refused_after_data(relay, raw):
     assert c.cmd(b"Subject: fits\r\n\r\n" + b"y" * 998 + b"\r\n.")[0] == 250
 
 
-def test_early_talker_before_banner_is_not_a_crash(relay):
-    # Whatever the timing, the listener answers and keeps serving.
+def test_a_client_talking_before_the_banner_is_refused(relay):
+    """Data already in when the greeting is due gets 554 5.5.0 (SPEC). The listener is stopped
+    while the client connects and talks, so the data is in before it accepts the connection."""
+    os.kill(relay.proc.pid, signal.SIGSTOP)
+    try:
+        s = socket.create_connection(("127.0.0.1", relay.port), timeout=10)
+        s.sendall(b"EHLO early\r\nMAIL FROM:<a@example.org>\r\n")
+    finally:
+        os.kill(relay.proc.pid, signal.SIGCONT)
+    data = b""
+    while chunk := s.recv(4096):
+        data += chunk
+    s.close()
+    assert data == b"554 5.5.0 Error: data sent before the greeting, closing connection\r\n"
+    assert "data sent before the greeting" in relay.log.read_text()
+    with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as smtp:  # a patient client is served
+        assert smtp.noop()[0] == 250
+
+
+def test_an_early_talker_gets_an_answer_whatever_the_timing(relay):
+    # Sent right after connecting: the data may or may not be in when the greeting is due.
     s = socket.create_connection(("127.0.0.1", relay.port))
     s.sendall(b"EHLO fast\r\nQUIT\r\n")
     data = b""
     s.settimeout(5)
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
+    while chunk := s.recv(4096):
         data += chunk
-    assert data.startswith(b"220 ") and b"221 2.0.0" in data
+    assert data.startswith(b"554 5.5.0 ") or (data.startswith(b"220 ") and b"221 2.0.0" in data)
+    assert relay.proc.poll() is None
