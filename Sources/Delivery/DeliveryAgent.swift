@@ -77,14 +77,6 @@ struct DeliveryAgent: Sendable {
     let logger: Logger
     let tlsContexts: TLSContextCache
 
-    func deliver(message: DueMessage, recipients: [DueRecipient], to destination: Destination, body: [Data]) async
-        -> [Int64: AttemptResult]
-    {
-        guard case .done(let results) = await deliver(message: message, recipients: recipients, to: destination, body: body, after: nil, hold: false).current
-        else { preconditionFailure("deliver without hold always finishes") }
-        return results
-    }
-
     /// Delivers one message, after settling the end of an earlier one held back on a connection
     /// (see `SMTPDeliverySession.send(message:recipients:body:after:hold:)`); with `hold`, this
     /// message's end may be held in turn, and the connection with it, for the next call or
@@ -103,31 +95,11 @@ struct DeliveryAgent: Sendable {
             let (settled, current) = await held.session.send(
                 message: message, recipients: recipients, body: body, after: held.end, hold: hold)
             if let settled { previous = results(of: settled, held: held) }
-            switch current {
-            case .held(let end):
-                return (previous, .held(HeldDelivery(session: held.session, cacheKey: held.cacheKey, uses: held.uses + 1, end: end, queueID: message.queueID)))
-            case .finished(let result):
-                switch result {
-                case .completed(let replies, let reusable):
-                    if reusable {
-                        await cache.put(held.cacheKey, held.session, uses: held.uses + 1)
-                    } else {
-                        await held.session.quit()
-                    }
-                    return (previous, .done(replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: held.session.relay) }))
-                case .replyLost(let reason):
-                    await held.session.connection.close()
-                    logger.warning(
-                        "possible duplicate",
-                        metadata: ["id": "\(message.queueID)", "relay": "\(held.session.relay)", "reason": "\(reason)"])
-                    return (previous, .done(all(
-                        .deferred(status: "4.4.2"), "lost connection after the end of data (\(reason))", relay: held.session.relay)))
-                case .connectionFailed(let reason):
-                    // The connection died under this message before its text: try it afresh below.
-                    await held.session.connection.close()
-                    logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(reason)"])
-                }
-            }
+            let concluded = await conclude(
+                current, session: held.session, cacheKey: held.cacheKey, uses: held.uses + 1, message: message,
+                recipients: recipients)
+            // A connection that died under this message before its text: it is tried afresh below.
+            if case .attempt(let attempt) = concluded { return (previous, attempt) }
         }
         let route: Route? = if case .route(let index) = destination.kind { configuration.routes[index] } else { nil }
         let policy = route?.tls ?? configuration.delivery.tls
@@ -197,36 +169,18 @@ struct DeliveryAgent: Sendable {
                         return (previous, .done(all(.deferred(status: "4.7.8"), refusal, relay: session.relay)))
                     }
                 }
-                let result: TransactionResult
-                switch await session.send(message: message, recipients: recipients, body: body, after: nil, hold: hold).current {
-                case .held(let end):
-                    return (previous, .held(HeldDelivery(session: session, cacheKey: cacheKey, uses: uses + 1, end: end, queueID: message.queueID)))
-                case .finished(let finished):
-                    result = finished
-                }
-                switch result {
-                case .completed(let replies, let reusable):
-                    if reusable {
-                        await cache.put(cacheKey, session, uses: uses + 1)
-                    } else {
-                        await session.quit()
-                    }
-                    return (previous, .done(replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: session.relay) }))
+                let sent = await session.send(message: message, recipients: recipients, body: body, after: nil, hold: hold)
+                switch await conclude(
+                    sent.current, session: session, cacheKey: cacheKey, uses: uses + 1, message: message, recipients: recipients)
+                {
+                case .attempt(let attempt):
+                    return (previous, attempt)
                 case .connectionFailed(let reason):
-                    await session.connection.close()
                     lastError = reason
-                    logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(reason)"])
                     if cached != nil {
                         cached = nil
                         continue
                     }
-                case .replyLost(let reason):
-                    await session.connection.close()
-                    logger.warning(
-                        "possible duplicate",
-                        metadata: ["id": "\(message.queueID)", "relay": "\(session.relay)", "reason": "\(reason)"])
-                    return (previous, .done(all(
-                        .deferred(status: "4.4.2"), "lost connection after the end of data (\(reason))", relay: session.relay)))
                 }
                 break
             }
@@ -246,21 +200,60 @@ struct DeliveryAgent: Sendable {
     }
 
     /// The results of a held message once settled: its replies, or a deferral when the reply to
-    /// its final dot was lost (a possible duplicate, RFC 1047).
+    /// its final dot was lost.
     private func results(of result: TransactionResult, held: HeldDelivery) -> [Int64: AttemptResult] {
         let relay = held.session.relay
         switch result {
         case .completed(let replies, _):
             return replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: relay) }
         case .replyLost(let reason), .connectionFailed(let reason):
-            logger.warning("possible duplicate", metadata: ["id": "\(held.queueID)", "relay": "\(relay)", "reason": "\(reason)"])
-            var results = held.end.results.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: relay) }
-            for recipient in held.end.accepted {
-                results[recipient.id] = AttemptResult(
-                    outcome: .deferred(status: "4.4.2"), reply: "lost connection after the end of data (\(reason))", relay: relay)
-            }
-            return results
+            let decided = held.end.results.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: relay) }
+            return decided.merging(
+                lostAfterData(held.end.accepted.map(\.id), queueID: held.queueID, relay: relay, reason: reason)
+            ) { $1 }
         }
+    }
+
+    /// What one `send` on `session` came to for this message: its end held, or its results (the
+    /// connection then cached again or closed); or a connection that failed before the message's
+    /// text, closed, for the caller to try again.
+    /// - Parameter uses: transactions the connection has carried, this one included.
+    private func conclude(
+        _ sent: SendResult, session: SMTPDeliverySession, cacheKey: String, uses: Int, message: DueMessage,
+        recipients: [DueRecipient]
+    ) async -> Concluded {
+        switch sent {
+        case .held(let end):
+            return .attempt(.held(HeldDelivery(session: session, cacheKey: cacheKey, uses: uses, end: end, queueID: message.queueID)))
+        case .finished(.completed(let replies, let reusable)):
+            if reusable {
+                await cache.put(cacheKey, session, uses: uses)
+            } else {
+                await session.quit()
+            }
+            return .attempt(.done(replies.mapValues { AttemptResult(outcome: $0.outcome, reply: $0.reply, relay: session.relay) }))
+        case .finished(.replyLost(let reason)):
+            await session.connection.close()
+            return .attempt(.done(lostAfterData(recipients.map(\.id), queueID: message.queueID, relay: session.relay, reason: reason)))
+        case .finished(.connectionFailed(let reason)):
+            await session.connection.close()
+            logger.info("host failed", metadata: ["id": "\(message.queueID)", "reason": "\(reason)"])
+            return .connectionFailed(reason)
+        }
+    }
+
+    private enum Concluded {
+        case attempt(DeliveryAttempt)
+        case connectionFailed(String)
+    }
+
+    /// The final dot went out but its reply was lost: the server may have taken the message
+    /// (RFC 1047), so the recipients are deferred and the log says it may be delivered twice.
+    private func lostAfterData(_ recipientIDs: [Int64], queueID: String, relay: String, reason: String) -> [Int64: AttemptResult] {
+        logger.warning("possible duplicate", metadata: ["id": "\(queueID)", "relay": "\(relay)", "reason": "\(reason)"])
+        let result = AttemptResult(
+            outcome: .deferred(status: "4.4.2"), reply: "lost connection after the end of data (\(reason))", relay: relay)
+        return Dictionary(uniqueKeysWithValues: recipientIDs.map { ($0, result) })
     }
 
     private func open(_ target: (name: String, address: String, port: Int), tls: TLSUse) async throws(SMTPClientError)

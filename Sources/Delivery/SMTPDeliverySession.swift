@@ -147,13 +147,6 @@ final class SMTPDeliverySession: Sendable {
         return SMTPServerCapabilities()
     }
 
-    /// Sends one message to `recipients` and waits for its final reply.
-    func send(message: DueMessage, recipients: [DueRecipient], body: [Data]) async -> TransactionResult {
-        guard case .finished(let result) = await send(message: message, recipients: recipients, body: body, after: nil, hold: false).current
-        else { preconditionFailure("send without hold always finishes") }
-        return result
-    }
-
     /// Sends one message to `recipients`; the end of an earlier message held back on this
     /// connection goes out first, in the same write as this message's commands.
     ///
