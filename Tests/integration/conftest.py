@@ -38,6 +38,18 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> N
     raise RuntimeError(f"relayd did not listen on {port}")
 
 
+def wait_until(predicate, timeout: float = 30, what: str = "condition", detail=lambda: ""):
+    """The first true value of `predicate`, polled every 0.1 s, or an AssertionError naming
+    `what` (and `detail()`) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}{detail()}")
+
+
 class Relay:
     """One relayd listener with its own spool in a temporary directory."""
 
@@ -100,13 +112,7 @@ class Relay:
         return self.worker_log.read_text(errors="replace") if self.worker_log.exists() else ""
 
     def wait_until(self, predicate, timeout: float = 30, what: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; worker log:\n{self.worker_log_text()[-3000:]}")
+        return wait_until(predicate, timeout, what, detail=lambda: f"; worker log:\n{self.worker_log_text()[-3000:]}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         self.stop_worker(sig if sig != signal.SIGTERM else signal.SIGTERM)

@@ -116,17 +116,24 @@ class Upstream:
             entry = entry(argument, self)
         return entry
 
+    def start_tls(self, handler):
+        """Server side of a handshake: (rfile, wfile, TLS version), or None when it failed (counted)."""
+        try:
+            sock = self.tls.wrap_socket(handler.request, server_side=True)
+        except (ssl.SSLError, OSError):
+            with self.lock:
+                self.handshake_failures += 1
+            return None
+        return sock.makefile("rb"), sock.makefile("wb"), sock.version()
+
     def serve(self, handler):
         rfile, wfile = handler.rfile, handler.wfile
         tls_version = None
         if self.implicit_tls:
-            try:
-                sock = self.tls.wrap_socket(handler.request, server_side=True)
-            except (ssl.SSLError, OSError):
-                with self.lock:
-                    self.handshake_failures += 1
+            started = self.start_tls(handler)
+            if started is None:
                 return
-            rfile, wfile, tls_version = sock.makefile("rb"), sock.makefile("wb"), sock.version()
+            rfile, wfile, tls_version = started
 
         def send(text):
             if text is None:
@@ -161,13 +168,10 @@ class Upstream:
                 if self.script.get("starttls") == "stall":
                     time.sleep(5)  # never answers the ClientHello
                     return
-                try:
-                    sock = self.tls.wrap_socket(handler.request, server_side=True)
-                except (ssl.SSLError, OSError):
-                    with self.lock:
-                        self.handshake_failures += 1
+                started = self.start_tls(handler)
+                if started is None:
                     return
-                rfile, wfile, tls_version = sock.makefile("rb"), sock.makefile("wb"), sock.version()
+                rfile, wfile, tls_version = started
                 transaction = None
             elif verb == "HELO":
                 send("250 upstream.test\r\n")

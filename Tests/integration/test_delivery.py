@@ -21,6 +21,11 @@ def send(relay, sender, rcpts, text=b"Subject: test\r\n\r\nhello\r\n", options=(
         return reply.decode().rsplit(" ", 1)[1]
 
 
+def smarthost(up) -> str:
+    """Configuration text: every domain goes to the scripted upstream `up`."""
+    return f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
+
+
 def strip_received(data: bytes) -> bytes:
     assert data.startswith(b"Received: "), data[:100]
     end = data.index(b"\r\n", data.index(b"id "))
@@ -74,7 +79,7 @@ TEXT = (b"From: a@example.org\r\nTo: b@dest.example.test\r\nSubject: byte test\r
 
 def test_smarthost_delivery_is_byte_identical(relay_factory, upstream):
     up = upstream()
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n')
+    relay = relay_factory(smarthost(up))
     relay.start_worker()
     qid = send(relay, "a@example.org", ["b@dest.example.test", "c@other.example.test"], TEXT,
                options=["BODY=8BITMIME"])
@@ -143,8 +148,8 @@ def test_per_recipient_replies_in_one_transaction(relay_factory, upstream):
 
 def test_recovers_after_451s(relay_factory, upstream):
     up = upstream(script={"mail": lambda _, u: "451 4.3.0 busy\r\n" if u.mail_attempts <= 2 else "250 2.1.0 Ok\r\n"})
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nmin_backoff = "1s"\nmax_backoff = "2s"\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nmin_backoff = "1s"\nmax_backoff = "2s"\n')
     relay.start_worker()
     qid = send(relay, "a@example.org", ["b@example.test"])
     up.wait_for(1, timeout=30)
@@ -158,8 +163,8 @@ def test_expiry_bounces_with_a_parsable_dsn(relay_factory, upstream):
         return "250 2.1.0 Ok\r\n" if arg.startswith("MAIL FROM:<>") else "451 4.3.0 always busy\r\n"
 
     up = upstream(script={"mail": mail})
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nmin_backoff = "1s"\nmax_backoff = "1s"\nmax_queue_lifetime = "3s"\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nmin_backoff = "1s"\nmax_backoff = "1s"\nmax_queue_lifetime = "3s"\n')
     relay.start_worker()
     original = b"From: a@example.org\r\nSubject: doomed\r\nMessage-ID: <m1@example.org>\r\n\r\nbody\r\n"
     qid = send(relay, "a@example.org", ["b@example.test"], original, options=["RET=FULL", "ENVID=env1"],
@@ -210,8 +215,8 @@ def test_null_mx_and_nxdomain_bounce_servfail_defers(relay_factory, upstream, dn
 
 def test_connection_reuse(relay_factory, upstream):
     up = upstream()
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nper_destination_concurrency = 1\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nper_destination_concurrency = 1\n')
     for n in range(6):
         send(relay, "a@example.org", [f"r{n}@example.test"])
     relay.start_worker()
@@ -224,8 +229,8 @@ def test_back_to_back_messages_each_get_their_own_final_reply(relay_factory, ups
     the next one's MAIL, RCPT and DATA (RFC 2920 §3.1): every final reply settles its own message."""
     finals = {"r1@example.test": "550 5.7.1 refused after data\r\n", "r3@example.test": "451 4.3.0 later\r\n"}
     up = upstream(script={"dot": lambda accepted, _: finals.get(accepted, "250 2.0.0 Ok\r\n")})
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nper_destination_concurrency = 1\nmin_backoff = "1h"\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nper_destination_concurrency = 1\nmin_backoff = "1h"\n')
     qids = [send(relay, "", [f"r{n}@example.test"]) for n in range(6)]  # null sender: no bounce comes back
     relay.start_worker()
     relay.wait_until(lambda: [m["queue_id"] for m in relay.messages()] == [qids[3]]
@@ -246,8 +251,8 @@ def test_a_lost_reply_to_a_pipelined_dot_defers_only_its_message(relay_factory, 
     commands) without answering: that message may have been taken (deferred, possible duplicate);
     the next one was not, and goes on a new connection."""
     up = upstream(script={"dot": lambda accepted, _: None if accepted == "r2@example.test" else "250 2.0.0 Ok\r\n"})
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nper_destination_concurrency = 1\nmin_backoff = "1h"\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nper_destination_concurrency = 1\nmin_backoff = "1h"\n')
     qids = [send(relay, "", [f"r{n}@example.test"]) for n in range(5)]
     relay.start_worker()
     relay.wait_until(lambda: [m["queue_id"] for m in relay.messages()] == [qids[2]]
@@ -269,8 +274,8 @@ def test_worker_killed_mid_delivery_loses_nothing(relay_factory, upstream):
         return "250 2.0.0 Ok\r\n"
 
     up = upstream(script={"dot": dot})
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nmin_backoff = "1s"\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nmin_backoff = "1s"\n')
     qids = [send(relay, "a@example.org", [f"r{n}@example.test"]) for n in range(3)]
     relay.start_worker()
     relay.wait_until(lambda: slow["n"] >= 1, what="the first delivery to start")
@@ -289,8 +294,8 @@ def test_worker_killed_mid_delivery_loses_nothing(relay_factory, upstream):
 ])
 def test_bad_server_replies_defer_and_never_crash(relay_factory, upstream, bad):
     up = upstream(script={"mail": bad})
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nmin_backoff = "1h"\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nmin_backoff = "1h"\n')
     relay.start_worker()
     qid = send(relay, "a@example.org", ["b@example.test"])
     rows = relay.wait_until(lambda: [r for r in relay.recipients(qid) if r["attempts"] >= 1], what="an attempt")
@@ -305,8 +310,8 @@ def test_bad_server_replies_defer_and_never_crash(relay_factory, upstream, bad):
 ], ids=["silent", "injected-reply", "silent-after-dot"])
 def test_silent_and_injecting_servers_defer(relay_factory, upstream, script):
     up = upstream(script=script)
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nmin_backoff = "1h"\nconnect_timeout = "1s"\ncommand_timeout = "1s"\n'
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nmin_backoff = "1h"\nconnect_timeout = "1s"\ncommand_timeout = "1s"\n'
                           'data_timeout = "1s"\n')
     relay.start_worker()
     qid = send(relay, "a@example.org", ["b@example.test"])
@@ -320,8 +325,8 @@ def test_silent_and_injecting_servers_defer(relay_factory, upstream, script):
 def test_a_stale_cached_connection_is_replaced(relay_factory, upstream):
     # After each message the server says 421 while the connection sits in the cache.
     up = upstream(script={"dot": "250 2.0.0 Ok\r\n421 4.4.2 idle too long\r\n"})
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nmin_backoff = "1h"\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nmin_backoff = "1h"\n')
     relay.start_worker()
     send(relay, "a@example.org", ["one@example.test"])
     up.wait_for(1)
@@ -336,8 +341,8 @@ def test_delay_warning_is_sent_once(relay_factory, upstream):
         return "250 2.1.0 Ok\r\n" if arg.startswith("MAIL FROM:<>") else "451 4.3.0 still busy\r\n"
 
     up = upstream(script={"mail": mail})
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          '[delivery]\nmin_backoff = "1s"\nmax_backoff = "1s"\ndelay_warning = "2s"\n')
+    relay = relay_factory(smarthost(up)
+                          + '[delivery]\nmin_backoff = "1s"\nmax_backoff = "1s"\ndelay_warning = "2s"\n')
     relay.start_worker()
     qid = send(relay, "a@example.org", ["slow@example.test"], b"Subject: patience\r\n\r\nbody\r\n")
     [warning] = up.wait_for(1, timeout=30)
@@ -392,8 +397,8 @@ def test_auth_is_never_sent_in_plaintext_unless_tls_none(relay_factory, upstream
     up = upstream(extensions=("AUTH PLAIN",))
     secret = workdir / "p.secret"
     secret.write_text("pw\n")
-    relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
-                          f'username = "relay"\npassword_file = "{secret}"\n[delivery]\nmin_backoff = "1h"\n')
+    relay = relay_factory(smarthost(up)
+                          + f'username = "relay"\npassword_file = "{secret}"\n[delivery]\nmin_backoff = "1h"\n')
     relay.start_worker()
     qid = send(relay, "a@example.org", ["b@example.test"])
     rows = relay.wait_until(lambda: [r for r in relay.recipients(qid) if r["attempts"] >= 1], what="an attempt")

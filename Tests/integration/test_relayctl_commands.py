@@ -157,10 +157,10 @@ def test_reload_refuses_a_bad_file_and_applies_a_good_one(served):
 
 
 def test_pause_by_domain_holds_routed_mail_and_survives_a_worker_restart(relay_factory):
-    from test_delivery import send
+    from test_delivery import send, smarthost
     up = Upstream()
     try:
-        relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n')
+        relay = relay_factory(smarthost(up))
         relay.start_worker()
         assert ctl(relay, "pause", "--domain", "Example.COM").returncode == 0
         # Through a smarthost route: the paused domain's recipients wait, the others go.

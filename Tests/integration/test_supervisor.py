@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from conftest import RELAYD, wait_for_port
+from conftest import RELAYD, wait_for_port, wait_until
 from peers import Upstream
 
 
@@ -23,13 +23,7 @@ def children(supervisor_pid: int) -> dict[str, int]:
 
 
 def wait(predicate, timeout=20, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    return wait_until(predicate, timeout, what)
 
 
 def test_serve_supervises_reloads_and_drains(relay_factory, workdir):
