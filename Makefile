@@ -1,9 +1,16 @@
 # Relay — the two commands are `make run` and `make test`; both install what is missing.
 SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Build: libssl, libsqlite3, libc-ares. Tests: postfix (smtp-source, smtp-sink), swaks, sqlite3, mandoc.
-DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev libcrypt-dev pkg-config postfix swaks sqlite3 python3 mandoc
-PY_PACKAGES  := pytest dnslib cryptography
+# Build: libssl, libsqlite3, libc-ares. Tests: postfix (smtp-source, smtp-sink), swaks (with the Perl
+# TLS modules it needs for --tls), sqlite3, mandoc, curl, openssl, and the Python test tools as
+# Debian packages: Debian's python3 refuses `pip install` (PEP 668), so no pip is used.
+DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev libcrypt-dev pkg-config postfix swaks \
+                libnet-ssleay-perl libio-socket-ssl-perl sqlite3 python3 python3-pytest python3-dnslib \
+                python3-cryptography mandoc curl openssl procps util-linux debootstrap
+PY_MODULES   := pytest dnslib cryptography
+# Debian's interpreter, which the python3-* packages above serve (a python3 earlier on PATH, such
+# as a pyenv one, does not see them).
+PYTHON     ?= /usr/bin/python3
 CONFIG     ?= packaging/dev/relayd.conf
 
 .PHONY: run test deps build build-release unit integration lint-man bench deb clean
@@ -12,11 +19,15 @@ deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
-		$(SUDO) apt-get update -qq && \
-		echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+		$(SUDO) apt-get update -qq || { echo "deps: apt-get update failed" >&2; exit 1; }; \
+		echo "postfix postfix/main_mailer_type select No configuration" | $(SUDO) debconf-set-selections; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing \
+			|| { echo "deps: apt-get install$$missing failed" >&2; exit 1; }; \
 	fi
-	@for p in $(PY_PACKAGES); do python3 -c "import $$p" 2>/dev/null || python3 -m pip install -q $$p; done
+	@for m in $(PY_MODULES); do \
+		$(PYTHON) -c "import $$m" 2>/dev/null || { echo "deps: $(PYTHON) cannot import $$m after installing python3-$$m" >&2; exit 1; }; \
+	done
+	@command -v swift >/dev/null || { echo "deps: no swift on PATH: install the Swift toolchain first (README)" >&2; exit 1; }
 
 build: deps
 	$(SWIFT) build
@@ -33,7 +44,7 @@ unit: build
 	$(SWIFT) test --disable-xctest
 
 integration: build
-	python3 -m pytest -q Tests/integration
+	$(PYTHON) -m pytest -q Tests/integration
 
 # The man pages must be clean under mandoc's linter: any message fails the target.
 lint-man: deps
@@ -43,10 +54,10 @@ lint-man: deps
 test: build
 	$(MAKE) lint-man
 	$(SWIFT) test --disable-xctest
-	python3 -m pytest -q Tests/integration
+	$(PYTHON) -m pytest -q Tests/integration
 
 bench: build-release
-	python3 Benchmarks/bench.py
+	$(PYTHON) Benchmarks/bench.py
 
 # A Debian package (static Swift runtime), unpacked and self-tested by the script.
 deb: deps

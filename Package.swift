@@ -131,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "relayd",
             dependencies: [
-                "Listener", "Delivery", "RelayConfig", "RelayLog", "CRelayShims", "RelayMetrics",
+                "Listener", "Delivery", "RelayConfig", "RelayLog", "CRelayShims", "RelayMetrics", "Control", "RelayTLS",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,6 +146,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SMTPCoreTests", dependencies: ["SMTPCore"]),
+        .testTarget(
+            name: "SMTPServerTests",
+            dependencies: [
+                "SMTPServer", "SMTPCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
         .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore", "SMTPCore"]),
         .testTarget(name: "RelayDNSTests", dependencies: ["RelayDNS"]),

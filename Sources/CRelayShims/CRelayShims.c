@@ -7,6 +7,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <crypt.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/syscall.h>
 #include "CRelayShims.h"
 
 int CRelayShims_peer_uid(int fd, uid_t *uid) {
@@ -49,4 +55,35 @@ int CRelayShims_crypt_matches(const char *password, const char *hash) {
     unsigned char difference = 0;
     for (size_t i = 0; i < length; i++) difference |= (unsigned char)(result[i] ^ hash[i]);
     return difference == 0;
+}
+
+static void *watch_parent(void *argument) {
+    pid_t parent = (pid_t)(intptr_t)argument;
+    int fd = -1;
+#ifdef SYS_pidfd_open
+    fd = (int)syscall(SYS_pidfd_open, parent, 0);
+#endif
+    if (fd >= 0) {
+        // Readable once the process has exited; a check of getppid() closes the race with an
+        // exit between the caller's check and pidfd_open.
+        struct pollfd watched = {.fd = fd, .events = POLLIN};
+        while (getppid() == parent && poll(&watched, 1, -1) < 0 && errno == EINTR) {
+        }
+        close(fd);
+    } else {
+        while (getppid() == parent) sleep(1);
+    }
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+int CRelayShims_exit_with_parent(pid_t parent) {
+    if (getppid() != parent) return -1;
+    pthread_attr_t attributes;
+    pthread_t thread;
+    if (pthread_attr_init(&attributes) != 0) return -1;
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    int failed = pthread_create(&thread, &attributes, watch_parent, (void *)(intptr_t)parent);
+    pthread_attr_destroy(&attributes);
+    return failed ? -1 : 0;
 }

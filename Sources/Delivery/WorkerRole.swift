@@ -180,6 +180,9 @@ public final class WorkerRole: Service {
             case "kick":
                 spoolChanged()
                 return .success()
+            case "metrics":
+                // The listener serves the one /metrics endpoint and appends these.
+                return .success(["text": metrics.map { String(decoding: $0.text(), as: UTF8.self) } ?? ""])
             case "status":
                 let state = scheduler.withLockedValue { $0 }
                 return .success([

@@ -82,7 +82,7 @@ public final class ListenerRole: Service {
         var servers: [any Channel] = []
         for listener in configuration.listeners {
             let server = try await SMTPServerBootstrap.bind(
-                host: listener.address.host, port: listener.address.port, group: group
+                host: listener.address.host, port: listener.address.port, group: group, logger: logger
             ) { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     if listener.proxyProtocol {
@@ -184,6 +184,13 @@ public final class ListenerRole: Service {
                 bound.value.negotiated.map { (version: $0.version, cipher: $0.cipher) }
             }
         }
+    }
+
+    /// Loads the files the listener reads at start (certificate, key, users file) as it would,
+    /// for `check-config`. - Throws: the error the listener would refuse to start with.
+    public static func loadFiles(_ configuration: RelayConfiguration) throws {
+        _ = try configuration.tls.map(makeTLSContext)
+        _ = try configuration.auth.map { auth throws(UsersFileError) in try UsersFile.load(auth.usersFile) }
     }
 
     static func makeTLSContext(_ tls: TLSConfiguration) throws(TLSError) -> TLSContext {

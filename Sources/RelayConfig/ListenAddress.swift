@@ -15,6 +15,23 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
+    /// Whether binding both would clash: the same port on the same host, or on a wildcard
+    /// address that covers the other (`0.0.0.0` covers IPv4, `::` covers both families on Linux).
+    /// Port 0 (a free port, tests) never clashes.
+    public func overlaps(_ other: ListenAddress) -> Bool {
+        guard port == other.port, port != 0 else { return false }
+        if host.lowercased() == other.host.lowercased() { return true }
+        return covers(other) || other.covers(self)
+    }
+
+    private func covers(_ other: ListenAddress) -> Bool {
+        switch host {
+        case "::": true
+        case "0.0.0.0": IPAddress(other.host).map(\.isIPv4) ?? true
+        default: false
+        }
+    }
+
     /// Parses `"0.0.0.0:25"`, `"[::]:587"` or `"localhost:2525"`. The port is required.
     /// - Parameter text: The address text.
     /// - Throws: ``ConfigurationError`` (reason only) when the text is not of that form.

@@ -250,14 +250,12 @@ extension RelayConfiguration {
                     at: path.appending("proxy_protocol")
                 )
             }
-            if listener.address.port != 0,
-                let earlier = self.listeners[..<index].firstIndex(where: { $0.address == listener.address })
-            {
+            if let earlier = self.listeners[..<index].firstIndex(where: { $0.address.overlaps(listener.address) }) {
                 context.report("the same address as listener[\(earlier)]", at: path.appending("address"))
             }
         }
-        if let metrics = self.metrics.address, metrics.port != 0,
-            let clash = self.listeners.firstIndex(where: { $0.address == metrics })
+        if let metrics = self.metrics.address,
+            let clash = self.listeners.firstIndex(where: { $0.address.overlaps(metrics) })
         {
             context.report(
                 "the same address as listener[\(clash)]",

@@ -19,8 +19,8 @@ public final class ClientNameResolver: Sendable {
     }
 
     /// - Parameter address: the client's IP address as text.
-    /// - Returns: the forward-confirmed name, `localhost` for a loopback address (no lookup:
-    ///   the address is this host's own), or `unknown`.
+    /// - Returns: the forward-confirmed name, or `unknown`. Loopback clients are looked up too:
+    ///   `[dns]` may name a server that answers for them, and tests rely on it.
     public func name(for address: String) async -> String {
         if let known = knownName(for: address) { return known }
         let first = inFlight.withLock { waiting -> Bool in
@@ -49,9 +49,8 @@ public final class ClientNameResolver: Sendable {
         return name
     }
 
-    /// The name when it is known without a lookup (loopback, or remembered), else nil.
+    /// The name when it is remembered, else nil.
     public func knownName(for address: String) -> String? {
-        if address.hasPrefix("127.") || address == "::1" || address == "::ffff:127.0.0.1" { return "localhost" }
         let now = Date().timeIntervalSince1970
         if let cached = cache.withLock({ $0[address] }), cached.expires > now { return cached.name }
         return nil

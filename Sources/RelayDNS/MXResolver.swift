@@ -1,3 +1,5 @@
+import Foundation
+
 /// One host to try, with its addresses in the order to try them.
 public struct DeliveryHost: Sendable, Hashable {
     public var name: String
@@ -37,7 +39,15 @@ public struct MXResolver: Sendable {
         if domain.hasPrefix("["), domain.hasSuffix("]") {
             var inner = String(domain.dropFirst().dropLast())
             if inner.lowercased().hasPrefix("ipv6:") { inner = String(inner.dropFirst(5)) }
-            return .hosts([DeliveryHost(name: domain, preference: 0, addresses: [inner])])
+            if Self.isAddressLiteral(inner) {
+                return .hosts([DeliveryHost(name: domain, preference: 0, addresses: [inner])])
+            }
+            // A bracketed name (a route's `[host]`) skips the MX lookup, but its addresses come
+            // from the configured servers like every name Relay resolves, never the system's.
+            let (addresses, failure) = await addresses(of: inner)
+            if !addresses.isEmpty { return .hosts([DeliveryHost(name: domain, preference: 0, addresses: addresses)]) }
+            if let failure { return .temporary(reason: failure) }
+            return .permanent(status: "5.4.4", reason: "no address for \(inner)")
         }
         let mx: DNSMessage
         do {
@@ -65,6 +75,13 @@ public struct MXResolver: Sendable {
         if !result.isEmpty { return .hosts(result) }
         if let temporaryFailure { return .temporary(reason: temporaryFailure) }
         return .permanent(status: "5.4.4", reason: "no address for the mail hosts of \(domain)")
+    }
+
+    /// An IPv4 or IPv6 address in text form (what connect() takes without a lookup).
+    static func isAddressLiteral(_ text: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, text, &v4) == 1 || inet_pton(AF_INET6, text, &v6) == 1
     }
 
     /// IPv4 then IPv6 addresses of a host; a temporary failure is reported when neither family answered.

@@ -23,7 +23,7 @@ public final class SMTPClientConnection: Sendable {
         do {
             let channel = try await ClientBootstrap(group: group)
                 .connectTimeout(timeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(SMTPReplyHandler(remote: remote))

@@ -173,11 +173,12 @@ public struct SMTPServerSession: Sendable {
         case .bdat(let size, let last):
             return bdat(size: size, last: last)
         case .rset:
+            let openMessage = hasOpenMessage
             switch state {
             case .transaction(let hello, _), .ready(let hello): state = .ready(hello)
             default: break
             }
-            return idle(.ok)
+            return discardingOpenMessage(openMessage, idle(.ok))
         case .noop:
             return .send(.ok)
         case .quit:
@@ -277,7 +278,25 @@ public struct SMTPServerSession: Sendable {
 
     // MARK: Commands
 
+    /// A transaction whose BDAT chunks began a message that is not yet complete.
+    private var hasOpenMessage: Bool {
+        if case .transaction(_, let transaction) = state { return transaction.chunking }
+        return false
+    }
+
+    /// `action`, but first the open message is dropped when `openMessage` (the reset ended a
+    /// transaction whose chunks had begun one). A closing action drops it with the connection.
+    private func discardingOpenMessage(_ openMessage: Bool, _ action: SMTPServerAction) -> SMTPServerAction {
+        guard openMessage, case .send(let reply) = action else { return action }
+        return .discardMessage(reply)
+    }
+
     private mutating func hello(_ hello: Hello) -> SMTPServerAction {
+        let openMessage = hasOpenMessage
+        return discardingOpenMessage(openMessage, greeted(hello))
+    }
+
+    private mutating func greeted(_ hello: Hello) -> SMTPServerAction {
         switch state {
         case .awaitingHello, .ready, .transaction:
             // RFC 5321 §4.1.4: EHLO in a transaction resets it.
@@ -414,7 +433,7 @@ public struct SMTPServerSession: Sendable {
         }
         guard case .transaction(let hello, let transaction) = state else { preconditionFailure("checked above") }
         state = .receivingChunk(hello, transaction, last: last)
-        return .receiveChunk(size: size, last: last, transaction.envelope(hello))
+        return .receiveChunk(size: size, last: last, transaction.envelope(hello), beginsMessage: !transaction.chunking)
     }
 
     private mutating func startTLS() -> SMTPServerAction {

@@ -79,6 +79,14 @@ public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannel
         }
     }
 
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event {
+            refuse(context: context, "closed before the PROXY header")
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     public func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
         context.fireChannelInactive()

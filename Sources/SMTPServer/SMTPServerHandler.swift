@@ -97,6 +97,9 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     private var timeout: Scheduled<Void>?
     private var lastActivity = NIODeadline.now()
     private var wroteSinceFlush = false
+    /// The client shut its sending side (a read EOF). Its last commands are still answered:
+    /// the connection closes once nothing is left to do (a commit, a credentials check).
+    private var inputClosed = false
 
     public init(
         session: SMTPServerSession, configuration: Configuration, sink: any SMTPMessageSink, info: SMTPSessionInfo,
@@ -209,6 +212,9 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         } else if event is SMTPShutdownDeadlinePassed {
             run(session.shutdownTimedOut(), context: context)
             flushIfNeeded(context: context)
+        } else if case ChannelEvent.inputClosed = event {
+            inputClosed = true
+            closeIfInputEnded(context: context)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -301,13 +307,13 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         case .startData(let reply, let envelope):
             send(reply, context: context)
             flushIfNeeded(context: context)
-            writer = sink.beginMessage(envelope: envelope, session: info)
+            beginMessage(envelope)
             textDecoder = SMTPDataDecoder(configuration: decoderConfiguration(dotStuffed: true))
             mode = .data
             armTimeout(context: context)
-        case .receiveChunk(let size, let last, let envelope):
-            if writer == nil {
-                writer = sink.beginMessage(envelope: envelope, session: info)
+        case .receiveChunk(let size, let last, let envelope, let beginsMessage):
+            if beginsMessage {
+                beginMessage(envelope)
                 textDecoder = SMTPDataDecoder(configuration: decoderConfiguration(dotStuffed: false))
             }
             mode = .chunk(remaining: size, last: last)
@@ -316,10 +322,10 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             mode = .discardChunk(remaining: size, reply: reply)
         case .abortMessage(let reply):
             configuration.onMessageRefused?(reply.enhancedCode?.description ?? "\(reply.code)")
-            writer?.abort()
-            writer = nil
-            textDecoder = nil
-            mode = .command
+            dropMessage()
+            send(reply, context: context)
+        case .discardMessage(let reply):
+            dropMessage()
             send(reply, context: context)
         case .commit(let envelope):
             commit(envelope, context: context)
@@ -339,6 +345,19 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 close(context: context)
             }
         }
+    }
+
+    /// The machine began a message: the writer lives until it commits, refuses or drops it.
+    private func beginMessage(_ envelope: SMTPEnvelope) {
+        writer?.abort()  // unreachable while the machine and this driver agree; never leak text
+        writer = sink.beginMessage(envelope: envelope, session: info)
+    }
+
+    private func dropMessage() {
+        writer?.abort()
+        writer = nil
+        textDecoder = nil
+        mode = .command
     }
 
     private func verify(user: String, password: String, context: ChannelHandlerContext) {
@@ -430,12 +449,29 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         resumeInput(context: context)
     }
 
+    /// After a read EOF: once what the client sent has been answered, the connection closes
+    /// (replies already written go out first). A message whose text was cut off is dropped.
+    private func closeIfInputEnded(context: ChannelHandlerContext) {
+        guard inputClosed else { return }
+        switch mode {
+        case .committing, .verifying, .closed:
+            return  // answered when the commit or the check finishes; or closing already
+        case .command, .data, .chunk, .discardChunk, .awaitingTLS:
+            flushIfNeeded(context: context)
+            close(context: context)
+        }
+    }
+
     /// Goes on after a pause (a commit, a credentials check): input already buffered is
     /// processed, and a read held back by `read(context:)` is passed on.
     private func resumeInput(context: ChannelHandlerContext) {
         armTimeout(context: context)
         process(context: context)
         flushIfNeeded(context: context)
+        if inputClosed {
+            closeIfInputEnded(context: context)
+            return
+        }
         if readPending, !isClosed {
             readPending = false
             context.read()

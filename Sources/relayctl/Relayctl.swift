@@ -20,7 +20,7 @@ struct Relayctl: ParsableCommand {
             SendmailMode.mailq(rest.first == "-C" && rest.count > 1 ? rest[1] : nil)
         default:
             do {
-                var command = try parseAsRoot()
+                var command = try parseAsRoot(GlobalOptions.moveLeading(rest))
                 try command.run()
             } catch {
                 exit(withError: error)

@@ -1,6 +1,12 @@
 import ArgumentParser
+import Foundation
+import Listener
+import RelayConfig
+import RelayTLS
 
-/// `relayd check-config`: validate, print the effective configuration, exit 0 or 78.
+/// `relayd check-config`: validate, print the effective configuration, exit 0 or 78. The files
+/// the configuration names are loaded as the daemon would load them (as `nginx -t` does), so
+/// what passes here does not fail at start.
 struct CheckConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config",
@@ -10,6 +16,35 @@ struct CheckConfigCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try config.load()
+        do {
+            try ListenerRole.loadFiles(configuration)
+            try Self.checkRouteFiles(configuration)
+        } catch {
+            FileHandle.standardError.write(Data("relayd: \(config.resolvedPath): \(error)\n".utf8))
+            throw ExitCode(ExitStatus.configuration)
+        }
         print(configuration.effectiveTOML(), terminator: "")
+    }
+
+    /// A route's `ca_file` must load as trust anchors and its `password_file` be readable: the
+    /// worker reads them at each delivery, where a mistake would only defer mail.
+    static func checkRouteFiles(_ configuration: RelayConfiguration) throws {
+        for (index, route) in configuration.routes.enumerated() {
+            if !route.caFile.isEmpty {
+                do {
+                    _ = try TLSContext(clientVerifying: true, caFile: route.caFile)
+                } catch {
+                    throw RouteFileError(text: "route[\(index)].ca_file: \(error)")
+                }
+            }
+            if !route.passwordFile.isEmpty, !FileManager.default.isReadableFile(atPath: route.passwordFile) {
+                throw RouteFileError(text: "route[\(index)].password_file: cannot read \(route.passwordFile)")
+            }
+        }
+    }
+
+    struct RouteFileError: Error, CustomStringConvertible {
+        var text: String
+        var description: String { text }
     }
 }

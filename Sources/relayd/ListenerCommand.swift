@@ -16,6 +16,7 @@ struct ListenerCommand: AsyncParsableCommand {
 
     func run() async throws {
         ignoreBrokenPipes()
+        exitWithSupervisor()
         let configuration = try config.load()
         bootstrapLogging(configuration.log)
         let logger = Logger(label: "relay.listener")
@@ -41,9 +42,9 @@ struct ListenerCommand: AsyncParsableCommand {
             throw ExitCode(ExitStatus.configuration)
         }
         let reloads = onReloadSignal(config, logger: logger) { role.reload($0) }
-        // [metrics] address: the listener serves it, the worker the port after it.
-        let metricsServer = try await startMetrics(configuration, offset: 0, metrics: metrics, group: group, logger: logger)
+        // [metrics] address: the listener serves it, the worker's metrics included.
+        let metricsEndpoint = MetricsEndpoint(configuration, metrics: metrics, group: group, logger: logger)
         defer { reloads.cancel() }
-        try await runRole(role, named: "listener", group: group, metricsServer: metricsServer, logger: logger)
+        try await runRole(role, named: "listener", group: group, metricsEndpoint: metricsEndpoint, logger: logger)
     }
 }

@@ -1,22 +1,79 @@
-import ArgumentParser
+import Control
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import RelayConfig
 import RelayMetrics
 
-/// Serves `/metrics` on `[metrics] address` (the listener) or the port after it (the worker).
-/// - Returns: the server channel, or nil when `[metrics]` has no address.
-func startMetrics(
-    _ configuration: RelayConfiguration, offset: Int, metrics: RelayMetrics, group: any EventLoopGroup, logger: Logger
-) async throws -> (any Channel)? {
-    guard let address = configuration.metrics.address else { return nil }
-    do {
-        let channel = try await MetricsServer.start(
-            host: address.host, port: address.port + offset, metrics: metrics, group: group)
-        logger.notice("metrics", metadata: ["address": "\(address.host):\(address.port + offset)"])
-        return channel
-    } catch {
-        logger.critical("cannot serve metrics", metadata: ["address": "\(address.host):\(address.port + offset)", "reason": "\(error)"])
-        throw ExitCode(ExitStatus.temporaryFailure)
+/// The one `/metrics` endpoint of `[metrics] address`, served by the listener with the worker's
+/// metrics (read over the control socket) appended, so that no second port is taken. An address
+/// that cannot be bound is logged and tried again every `retryInterval`: metrics never stop
+/// mail from being accepted or delivered.
+final class MetricsEndpoint: Sendable {
+    static let retryInterval = TimeAmount.seconds(10)
+
+    private let channel = NIOLockedValueBox<(any Channel)?>(nil)
+    private let retry = NIOLockedValueBox<Scheduled<Void>?>(nil)
+    private let stopped = NIOLockedValueBox(false)
+
+    /// Starts serving (or trying to) when `[metrics]` has an address; otherwise does nothing.
+    init(_ configuration: RelayConfiguration, metrics: RelayMetrics, group: any EventLoopGroup, logger: Logger) {
+        guard let address = configuration.metrics.address else { return }
+        let controlSocket = configuration.runDir + "/" + ControlProtocol.socketName
+        bind(address: address, metrics: metrics, others: { Self.workerMetrics(controlSocket) }, group: group, logger: logger, failures: 0)
+    }
+
+    private func bind(
+        address: ListenAddress, metrics: RelayMetrics, others: @escaping @Sendable () -> [UInt8], group: any EventLoopGroup,
+        logger: Logger, failures: Int
+    ) {
+        let loop = group.next()
+        Task {
+            do {
+                let server = try await MetricsServer.start(
+                    host: address.host, port: address.port, metrics: metrics, others: others, group: group)
+                if stopped.withLockedValue({ $0 }) {
+                    try? await server.close()
+                    return
+                }
+                channel.withLockedValue { $0 = server }
+                logger.notice("metrics", metadata: ["address": "\(address.host):\(address.port)"])
+            } catch {
+                // Said once loudly, then quietly at every retry.
+                let level: Logger.Level = failures == 0 ? .error : .debug
+                logger.log(
+                    level: level, "cannot serve metrics; retrying",
+                    metadata: [
+                        "address": "\(address.host):\(address.port)", "reason": "\(error)",
+                        "retry_in": "\(Self.retryInterval.nanoseconds / 1_000_000_000)s",
+                    ])
+                guard !stopped.withLockedValue({ $0 }) else { return }
+                let next = loop.scheduleTask(in: Self.retryInterval) {
+                    self.bind(address: address, metrics: metrics, others: others, group: group, logger: logger, failures: failures + 1)
+                }
+                retry.withLockedValue { $0 = next }
+            }
+        }
+    }
+
+    /// Stops serving and retrying.
+    func close() async {
+        stopped.withLockedValue { $0 = true }
+        retry.withLockedValue { $0?.cancel() }
+        try? await channel.withLockedValue({ $0 })?.close()
+    }
+
+    /// The worker's metrics over its control socket, after `relay_worker_up` (0 when it does not
+    /// answer, so an alert can tell a dead worker from an idle one).
+    static func workerMetrics(_ socketPath: String) -> [UInt8] {
+        var text = "# HELP relay_worker_up Whether the worker answered on its control socket\n# TYPE relay_worker_up gauge\n"
+        if let response = try? ControlClient(path: socketPath, timeout: 2).send(ControlRequest(command: "metrics")),
+            response.ok, let worker = response.result?["text"]
+        {
+            text += "relay_worker_up 1\n" + worker
+        } else {
+            text += "relay_worker_up 0\n"
+        }
+        return Array(text.utf8)
     }
 }

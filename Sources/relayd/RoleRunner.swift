@@ -10,7 +10,7 @@ import ServiceLifecycle
 ///   - prepare: given the service group before it runs (the worker's reload stops it from a signal).
 /// - Throws: `ExitCode` 75 (temporary failure) when the role fails.
 func runRole(
-    _ role: some Service, named name: String, group: any EventLoopGroup, metricsServer: (any Channel)?, logger: Logger,
+    _ role: some Service, named name: String, group: any EventLoopGroup, metricsEndpoint: MetricsEndpoint?, logger: Logger,
     prepare: (ServiceGroup) -> Void = { _ in }
 ) async throws {
     let services = ServiceGroup(
@@ -23,9 +23,10 @@ func runRole(
         try await services.run()
     } catch {
         logger.critical("\(name) failed", metadata: ["reason": "\(error)"])
+        await metricsEndpoint?.close()
         try? await group.shutdownGracefully()
         throw ExitCode(ExitStatus.temporaryFailure)
     }
-    try? await metricsServer?.close()
+    await metricsEndpoint?.close()
     try await group.shutdownGracefully()
 }

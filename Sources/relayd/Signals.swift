@@ -13,6 +13,17 @@ func announceReady() {
     }
 }
 
+/// A role started by `relayd serve` ends (gracefully, SIGTERM) when its supervisor does, even
+/// when the supervisor was killed with SIGKILL; it exits at once (75) when the supervisor is
+/// already gone.
+func exitWithSupervisor() {
+    guard let text = ProcessInfo.processInfo.environment["RELAYD_SUPERVISOR_PID"], let parent = pid_t(text) else { return }
+    if CRelayShims_exit_with_parent(parent) != 0 {
+        FileHandle.standardError.write(Data("relayd: the supervisor (pid \(parent)) is gone; exiting\n".utf8))
+        exit(ExitStatus.temporaryFailure)
+    }
+}
+
 /// Calls `reload` with the re-read configuration on every SIGHUP; a file that does not load is
 /// refused with a log line, and the running configuration stays.
 /// - Returns: the signal source; keep it for as long as reloads should work.

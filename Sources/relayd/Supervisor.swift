@@ -63,6 +63,7 @@ final class Supervisor: @unchecked Sendable {
         process.arguments = [child.role, "-c", configPath]
         var environment = ProcessInfo.processInfo.environment
         environment["RELAYD_SUPERVISED"] = "1"
+        environment["RELAYD_SUPERVISOR_PID"] = "\(getpid())"  // the child ends when this process does
         environment["NOTIFY_SOCKET"] = nil  // only the supervisor talks to systemd
         process.environment = environment
         let readiness = Pipe()

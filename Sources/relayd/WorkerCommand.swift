@@ -18,6 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         ignoreBrokenPipes()
+        exitWithSupervisor()
         let configuration = try config.load()
         bootstrapLogging(configuration.log)
         let logger = Logger(label: "relay.worker")
@@ -35,13 +36,12 @@ struct WorkerCommand: AsyncParsableCommand {
         let role = WorkerRole(
             configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady,
             metrics: metrics)
-        let metricsServer = try await startMetrics(configuration, offset: 1, metrics: metrics, group: group, logger: logger)
         // Reload: deliveries in flight finish, then the worker starts over as the same process
         // (exec) with the new file, so every new attempt uses the new routes and settings.
         let restart = NIOLockedValueBox(false)
         var reloads: (any DispatchSourceSignal)?
         defer { reloads?.cancel() }
-        try await runRole(role, named: "worker", group: group, metricsServer: metricsServer, logger: logger) { services in
+        try await runRole(role, named: "worker", group: group, metricsEndpoint: nil, logger: logger) { services in
             reloads = onReloadSignal(config, logger: logger) { _ in
                 logger.notice("reload: draining deliveries, then restarting with the new configuration")
                 restart.withLockedValue { $0 = true }

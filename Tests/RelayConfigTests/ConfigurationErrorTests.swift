@@ -271,6 +271,14 @@ import Testing
             "relayd.conf:2: metrics.address: the same address as listener[0]"
         ),
         (
+            "[[listener]]\naddress = \"0.0.0.0:2525\"\n[[listener]]\naddress = \"127.0.0.1:2525\"\n",
+            "relayd.conf:4: listener[1].address: the same address as listener[0]"
+        ),
+        (
+            "[[listener]]\naddress = \"[::]:2525\"\n[metrics]\naddress = \"127.0.0.1:2525\"\n",
+            "relayd.conf:4: metrics.address: the same address as listener[0]"
+        ),
+        (
             "[delivery]\nmin_backoff = \"2h\"\nmax_backoff = \"1h\"\n",
             "relayd.conf:3: delivery.max_backoff: must not be shorter than min_backoff (2h)"
         ),

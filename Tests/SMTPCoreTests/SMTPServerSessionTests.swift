@@ -330,7 +330,7 @@ private func checkPhase(
         (.afterEHLO, .discardChunk(size: 10, reply: badSequence("need MAIL command"))),
         (.afterHELO, .discardChunk(size: 10, reply: badSequence("need MAIL command"))),
         (.inTransaction, .discardChunk(size: 10, reply: badSequence("need RCPT command"))),
-        (.withRecipient, .receiveChunk(size: 10, last: false, envelope())),
+        (.withRecipient, .receiveChunk(size: 10, last: false, envelope(), beginsMessage: true)),
     ])
     func bdat(phase: SessionPhase, action: SMTPServerAction) {
         var session = startSession(in: phase)
@@ -698,10 +698,10 @@ private func checkPhase(
 
     @Test func chunksAreAcceptedAndTheLastOneCommits() {
         var session = startSession(in: .withRecipient)
-        #expect(session.receive("BDAT 5") == .receiveChunk(size: 5, last: false, envelope()))
+        #expect(session.receive("BDAT 5") == .receiveChunk(size: 5, last: false, envelope(), beginsMessage: true))
         #expect(!session.isIdle)
         #expect(session.chunkReceived(summary(size: 5)) == .send(chunkOK(5)))
-        #expect(session.receive("BDAT 3 LAST") == .receiveChunk(size: 3, last: true, envelope()))
+        #expect(session.receive("BDAT 3 LAST") == .receiveChunk(size: 3, last: true, envelope(), beginsMessage: false))
         #expect(session.chunkReceived(summary(size: 8)) == .commit(envelope()))
         #expect(session.commitSucceeded(queueID: "Q7") == .send(queued("Q7")))
         checkPhase(&session, isIn: .afterEHLO)
@@ -709,16 +709,41 @@ private func checkPhase(
 
     @Test func aZeroSizeLastChunkCommits() {
         var session = startSession(in: .withRecipient)
-        #expect(session.receive("BDAT 0 LAST") == .receiveChunk(size: 0, last: true, envelope()))
+        #expect(session.receive("BDAT 0 LAST") == .receiveChunk(size: 0, last: true, envelope(), beginsMessage: true))
         #expect(session.chunkReceived(SMTPDataDecoder.Summary()) == .commit(envelope()))
     }
 
     @Test func aZeroSizeLastChunkEndsEarlierChunks() {
         var session = startSession(in: .withRecipient)
-        #expect(session.receive("BDAT 4") == .receiveChunk(size: 4, last: false, envelope()))
+        #expect(session.receive("BDAT 4") == .receiveChunk(size: 4, last: false, envelope(), beginsMessage: true))
         #expect(session.chunkReceived(summary(size: 4)) == .send(chunkOK(4)))
-        #expect(session.receive("BDAT 0 LAST") == .receiveChunk(size: 0, last: true, envelope()))
+        #expect(session.receive("BDAT 0 LAST") == .receiveChunk(size: 0, last: true, envelope(), beginsMessage: false))
         #expect(session.chunkReceived(summary(size: 4)) == .commit(envelope()))
+    }
+
+    /// A reset between chunks drops the message the chunks began (it must not reach the next
+    /// transaction), and the next BDAT begins a new one.
+    @Test(arguments: ["RSET", "EHLO client.example", "HELO client.example"])
+    func aResetBetweenChunksDiscardsTheOpenMessage(reset: String) {
+        var session = startSession(in: .withRecipient)
+        #expect(session.receive("BDAT 5") == .receiveChunk(size: 5, last: false, envelope(), beginsMessage: true))
+        #expect(session.chunkReceived(summary(size: 5)) == .send(chunkOK(5)))
+        guard case .discardMessage = session.receive(reset) else {
+            Issue.record("\(reset) between chunks did not discard the open message")
+            return
+        }
+        #expect(session.receive("MAIL FROM:<alice@sender.example>") == .send(senderOK))
+        #expect(session.receive("RCPT TO:<bob@example.org>") == .send(recipientOK))
+        guard case .receiveChunk(_, _, _, let begins) = session.receive("BDAT 3 LAST") else {
+            Issue.record("BDAT after \(reset) was not received")
+            return
+        }
+        #expect(begins)
+    }
+
+    @Test func aResetWithoutChunksDiscardsNothing() {
+        var session = startSession(in: .withRecipient)
+        #expect(session.receive("RSET") == .send(ok))
     }
 
     @Test func bdatWithoutMailDiscardsTheChunk() {
@@ -729,16 +754,16 @@ private func checkPhase(
 
     @Test func dataAfterBDATIs503() {
         var session = startSession(in: .withRecipient)
-        #expect(session.receive("BDAT 5") == .receiveChunk(size: 5, last: false, envelope()))
+        #expect(session.receive("BDAT 5") == .receiveChunk(size: 5, last: false, envelope(), beginsMessage: true))
         #expect(session.chunkReceived(summary(size: 5)) == .send(chunkOK(5)))
         #expect(session.receive("DATA") == .send(badSequence("DATA after BDAT")))
-        #expect(session.receive("BDAT 1 LAST") == .receiveChunk(size: 1, last: true, envelope()))
+        #expect(session.receive("BDAT 1 LAST") == .receiveChunk(size: 1, last: true, envelope(), beginsMessage: false))
         #expect(session.chunkReceived(summary(size: 6)) == .commit(envelope()))
     }
 
     @Test func anOversizedChunkDropsTheTransaction() {
         var session = startSession(in: .withRecipient)
-        #expect(session.receive("BDAT 10001") == .receiveChunk(size: 10_001, last: false, envelope()))
+        #expect(session.receive("BDAT 10001") == .receiveChunk(size: 10_001, last: false, envelope(), beginsMessage: true))
         #expect(session.chunkReceived(summary(size: 10_001)) == .abortMessage(messageTooBig))
         #expect(session.receive("BDAT 5 LAST") == .discardChunk(size: 5, reply: badSequence("need MAIL command")))
         checkPhase(&session, isIn: .afterEHLO)
@@ -753,7 +778,7 @@ private func checkPhase(
     ])
     func aFlaggedLastChunkIsRefused(flagged: SMTPDataDecoder.Summary, refusal: SMTPReply) {
         var session = startSession(in: .withRecipient)
-        #expect(session.receive("BDAT 50 LAST") == .receiveChunk(size: 50, last: true, envelope()))
+        #expect(session.receive("BDAT 50 LAST") == .receiveChunk(size: 50, last: true, envelope(), beginsMessage: true))
         #expect(session.chunkReceived(flagged) == .abortMessage(refusal))
         checkPhase(&session, isIn: .afterEHLO)
     }
@@ -806,7 +831,7 @@ private func checkPhase(
 
     @Test func shutdownDuringAnOversizedChunk() {
         var session = startSession(in: .withRecipient)
-        #expect(session.receive("BDAT 10001") == .receiveChunk(size: 10_001, last: false, envelope()))
+        #expect(session.receive("BDAT 10001") == .receiveChunk(size: 10_001, last: false, envelope(), beginsMessage: true))
         #expect(session.shutdownRequested() == .none)
         #expect(session.chunkReceived(summary(size: 10_001)) == .sendAndClose([messageTooBig, shuttingDown]))
         #expect(session.isClosed)

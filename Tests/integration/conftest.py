@@ -1,6 +1,10 @@
 """Fixtures that run the real relayd binary on loopback and read its spool."""
+import atexit
 import os
+import pwd
+import shutil
 import signal
+import stat
 import socket
 import sqlite3
 import subprocess
@@ -12,7 +16,64 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-RELAYD = Path(os.environ.get("RELAYD", ROOT / ".build" / "debug" / "relayd"))
+
+# Relay runs as an unprivileged user, as its package does (User=relayd): run as root, the tests
+# start every relayd as RELAY_TEST_USER (default `nobody`) with setpriv, and hand it the
+# directories it needs. A test that truly needs root for relayd says so and uses `as_root=True`.
+# RELAY_TEST_AS_ROOT=1 restores the old behaviour (never in CI).
+PRIVILEGED = os.geteuid() == 0
+DROP = PRIVILEGED and os.environ.get("RELAY_TEST_AS_ROOT") != "1"
+RELAY_USER = os.environ.get("RELAY_TEST_USER", "nobody")
+RELAY_UID, RELAY_GID = (pwd.getpwnam(RELAY_USER).pw_uid, pwd.getpwnam(RELAY_USER).pw_gid) if DROP else (os.getuid(), os.getgid())
+
+
+def _reachable_binaries() -> Path:
+    """The built programs, copied where the relay user can run them: the clone may live under
+    a directory only root may enter (/root in CI)."""
+    built = ROOT / ".build" / "debug"
+    if not DROP:
+        return built
+    target = Path(tempfile.mkdtemp(prefix="relay-bin-"))
+    os.chmod(target, 0o755)
+    for name in ("relayd", "relayctl"):
+        if (built / name).exists():
+            shutil.copy2(built / name, target / name)
+            os.chmod(target / name, 0o755)
+    atexit.register(shutil.rmtree, target, True)
+    return target
+
+
+BIN = _reachable_binaries()
+RELAYD = Path(os.environ.get("RELAYD", BIN / "relayd"))
+RELAYCTL = Path(os.environ.get("RELAYCTL", BIN / "relayctl"))
+
+
+def unprivileged(argv: list[str]) -> list[str]:
+    """`argv` run as the relay user (unchanged when the tests do not run as root)."""
+    if not DROP:
+        return [str(a) for a in argv]
+    return ["setpriv", f"--reuid={RELAY_UID}", f"--regid={RELAY_GID}", "--clear-groups", "--", *map(str, argv)]
+
+
+def hand_over(*paths: Path) -> None:
+    """Gives `paths` (recursively) to the relay user, as a package's tmpfiles.d does for its
+    spool and run directories."""
+    if not DROP:
+        return
+    for path in paths:
+        path = Path(path).resolve()
+        if not path.exists():
+            continue
+        # The way there must be open to it too (pytest's own tmp directories are 0700).
+        for parent in path.parents:
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                os.chmod(parent, stat.S_IMODE(mode) | stat.S_IXOTH)
+        os.chown(path, RELAY_UID, RELAY_GID)
+        if path.is_dir():
+            for dirpath, dirnames, filenames in os.walk(path):
+                for name in dirnames + filenames:
+                    os.chown(os.path.join(dirpath, name), RELAY_UID, RELAY_GID, follow_symlinks=False)
 
 
 def free_port() -> int:
@@ -80,19 +141,29 @@ class Relay:
             extra = extra.replace("PORT", str(self.port))
         self.config.write_text(body + extra)
 
+    def hand_over(self) -> None:
+        """The relay's directory (config, spool, run dir, keys) to the relay user."""
+        hand_over(self.workdir, self.spool_dir)
+
+    def command(self, role: str) -> list[str]:
+        """`relayd ROLE -c CONFIG`, as the relay user."""
+        return unprivileged([RELAYD, role, "-c", self.config])
+
     def start(self) -> "Relay":
+        self.hand_over()
         logfile = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            [str(RELAYD), "listener", "-c", str(self.config)],
+            self.command("listener"),
             stdout=logfile, stderr=logfile, stdin=subprocess.DEVNULL,
         )
         wait_for_port(self.port, self.proc)
         return self
 
     def start_worker(self) -> "Relay":
+        self.hand_over()
         logfile = open(self.worker_log, "ab")
         self.worker = subprocess.Popen(
-            [str(RELAYD), "worker", "-c", str(self.config)],
+            self.command("worker"),
             stdout=logfile, stderr=logfile, stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 20
@@ -167,6 +238,7 @@ class Relay:
 @pytest.fixture
 def workdir():
     with tempfile.TemporaryDirectory(prefix="relay-test-") as d:
+        os.chmod(d, 0o755)
         yield Path(d)
 
 

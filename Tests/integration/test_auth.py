@@ -82,5 +82,6 @@ def test_a_bad_users_file_exits_78(relay_factory, certs, workdir):
     bad = workdir / "bad-users"
     bad.write_text("alice without a colon\n")
     relay = relay_factory(config(certs, bad), start=False)
-    out = subprocess.run([str(RELAYD), "listener", "-c", str(relay.config)], capture_output=True, text=True, timeout=20)
+    relay.hand_over()
+    out = subprocess.run(relay.command("listener"), capture_output=True, text=True, timeout=20)
     assert out.returncode == 78 and f"{bad}:1: expected name:hash" in out.stderr

@@ -114,6 +114,8 @@ def test_smtps_behind_a_proxy_starts_tls_after_the_header(relay_factory, tmp_pat
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "key.pem"),
                     "-out", str(tmp_path / "cert.pem"), "-days", "2", "-subj", "/CN=relay.test"],
                    check=True, capture_output=True)
+    from conftest import hand_over
+    hand_over(tmp_path)
     relay = relay_factory(
         f'[tls]\ncert = "{tmp_path / "cert.pem"}"\nkey = "{tmp_path / "key.pem"}"\n'
         '[[listener]]\naddress = "127.0.0.1:PORT"\nmode = "smtps"\nrequire_auth = false\nproxy_protocol = true\n'

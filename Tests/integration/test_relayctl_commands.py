@@ -8,10 +8,10 @@ import time
 
 import pytest
 
-from conftest import RELAYD, ROOT, wait_for_port
+from conftest import RELAYCTL, RELAYD, ROOT, unprivileged, wait_for_port
 from peers import Upstream
 
-RELAYCTL = ROOT / ".build" / "debug" / "relayctl"
+
 
 
 def ctl(relay, *args, stdin=None):
@@ -30,8 +30,9 @@ def served(relay_factory):
     up = Upstream(script={"mail": lambda arg, _: "250 2.1.0 Ok\r\n" if "<>" in arg else "451 4.3.0 stuck\r\n"})
     relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n'
                           '[delivery]\nmin_backoff = "1h"\nmax_backoff = "2h"\n', start=False)
+    relay.hand_over()
     log = open(relay.log, "ab")
-    proc = subprocess.Popen([str(RELAYD), "serve", "-c", str(relay.config)], stdout=log, stderr=log)
+    proc = subprocess.Popen(relay.command("serve"), stdout=log, stderr=log)
     wait_for_port(relay.port, proc)
     deadline = time.monotonic() + 20
     while ctl(relay, "status", "--json").returncode != 0 or json.loads(ctl(relay, "status", "--json").stdout)["worker"]["pid"] is None:

@@ -3,9 +3,9 @@ import json
 import smtplib
 import subprocess
 
-from conftest import ROOT
+from conftest import RELAYCTL, ROOT
 
-RELAYCTL = ROOT / ".build" / "debug" / "relayctl"
+
 
 
 def relayctl(relay, *args):

@@ -2,9 +2,9 @@
 import os
 import subprocess
 
-from conftest import ROOT
+from conftest import RELAYCTL, ROOT
 
-RELAYCTL = ROOT / ".build" / "debug" / "relayctl"
+
 
 
 def links(workdir):

@@ -3,7 +3,7 @@ import signal
 import subprocess
 import time
 
-from conftest import RELAYD, RawClient
+from conftest import RELAYD, RawClient, unprivileged
 
 
 def test_sigterm_closes_idle_sessions_and_lets_transactions_finish(relay, raw):
@@ -46,7 +46,7 @@ def test_shutdown_timeout_closes_stuck_transactions(relay_factory, raw):
 
 
 def run(*args, config=None):
-    cmd = [str(RELAYD), *args] + (["-c", str(config)] if config else [])
+    cmd = unprivileged([RELAYD, *args] + (["-c", config] if config else []))
     return subprocess.run(cmd, capture_output=True, text=True, timeout=30)
 
 

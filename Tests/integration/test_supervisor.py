@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from conftest import RELAYD, wait_for_port, wait_until
+from conftest import RELAYD, hand_over, unprivileged, wait_for_port, wait_until
 from peers import Upstream
 
 
@@ -33,8 +33,9 @@ def test_serve_supervises_reloads_and_drains(relay_factory, workdir):
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(notify_path)
     notify.settimeout(20)
+    relay.hand_over()
     log = open(relay.log, "ab")
-    proc = subprocess.Popen([str(RELAYD), "serve", "-c", str(relay.config)], stdout=log, stderr=log,
+    proc = subprocess.Popen(relay.command("serve"), stdout=log, stderr=log,
                             env={**os.environ, "NOTIFY_SOCKET": notify_path})
     try:
         assert notify.recv(64) == b"READY=1"
@@ -81,7 +82,7 @@ def test_serve_supervises_reloads_and_drains(relay_factory, workdir):
 def test_serve_refuses_a_bad_config_at_once(workdir):
     conf = workdir / "bad.conf"
     conf.write_text("[limits]\nmax_errors = 0\n")
-    out = subprocess.run([str(RELAYD), "serve", "-c", str(conf)], capture_output=True, text=True, timeout=20)
+    out = subprocess.run(unprivileged([RELAYD, "serve", "-c", conf]), capture_output=True, text=True, timeout=20)
     assert out.returncode == 78 and "limits.max_errors" in out.stderr
 
 
@@ -89,5 +90,5 @@ def test_serve_stops_when_a_child_refuses_its_configuration(workdir):
     conf = workdir / "tls.conf"
     conf.write_text(f'spool_dir = "{workdir}/spool"\nrun_dir = "{workdir}"\n[[listener]]\naddress = "127.0.0.1:0"\n'
                     f'[tls]\ncert = "{workdir}/missing.pem"\nkey = "{workdir}/missing.key"\n')
-    out = subprocess.run([str(RELAYD), "serve", "-c", str(conf)], capture_output=True, text=True, timeout=30)
+    out = subprocess.run(unprivileged([RELAYD, "serve", "-c", conf]), capture_output=True, text=True, timeout=30)
     assert out.returncode == 78 and "missing.pem" in out.stderr and "refused the configuration" in out.stderr

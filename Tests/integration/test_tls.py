@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import RELAYD
+from conftest import RELAYD, hand_over
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,7 @@ def certs(tmp_path_factory):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(d / "other-key.pem"),
                     "-out", str(d / "other-cert.pem"), "-days", "2", "-subj", "/CN=other.test"],
                    check=True, capture_output=True)
+    hand_over(d)  # the relay user reads the key, as relayd does in its package
     return d
 
 
@@ -96,7 +97,8 @@ def test_garbage_instead_of_a_handshake_closes_cleanly(relay_factory, certs, raw
 def test_smtps_implicit_tls(relay_factory, certs):
     relay = relay_factory(tls_config(certs) + '[[listener]]\naddress = "127.0.0.1:PORT"\nmode = "smtps"\n'
                           'require_auth = false\n', start=False)
-    relay.proc = subprocess.Popen([str(RELAYD), "listener", "-c", str(relay.config)],
+    relay.hand_over()
+    relay.proc = subprocess.Popen(relay.command("listener"),
                                   stdout=open(relay.log, "ab"), stderr=open(relay.log, "ab"))
     deadline = time.monotonic() + 20
     while True:
@@ -129,7 +131,7 @@ def test_require_tls_refuses_mail_before_starttls(relay_factory, certs, raw):
 def test_bad_certificate_files_exit_78_naming_the_file(relay_factory, certs, workdir, problem):
     key = certs / ("nope.pem" if problem == "missing" else "other-key.pem")
     relay = relay_factory(f'[tls]\ncert = "{certs / "cert.pem"}"\nkey = "{key}"\n', start=False)
-    out = subprocess.run([str(RELAYD), "listener", "-c", str(relay.config)], capture_output=True, text=True, timeout=20)
+    out = subprocess.run(relay.command("listener"), capture_output=True, text=True, timeout=20)
     assert out.returncode == 78 and str(key) in out.stderr, out.stderr
 
 

@@ -20,4 +20,12 @@ int CRelayShims_sd_notify(const char *state);
 /// libcrypt, comparing in constant time. Returns 1 on a match, 0 otherwise.
 int CRelayShims_crypt_matches(const char *password, const char *hash);
 
+/// Ends this process with SIGTERM when the process `parent` exits (a supervisor killed with
+/// SIGKILL must not leave its roles holding the ports). A thread waits on a pidfd of the parent
+/// (Linux 5.3+), else checks getppid() every second. PR_SET_PDEATHSIG is not used: it fires
+/// when the parent's *thread* that started the child exits, and the supervisor starts children
+/// from dispatch threads that come and go.
+/// Returns 0, or -1 when `parent` is no longer this process's parent (it died already).
+int CRelayShims_exit_with_parent(pid_t parent);
+
 #endif
