@@ -6,7 +6,11 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages: Debian's python3 refuses `pip install` (PEP 668), so no pip is used.
 DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev libcrypt-dev pkg-config postfix swaks \
                 libnet-ssleay-perl libio-socket-ssl-perl sqlite3 python3 python3-pytest python3-dnslib \
-                python3-cryptography mandoc curl openssl procps util-linux debootstrap
+                python3-cryptography mandoc curl openssl procps util-linux debootstrap \
+                $(EXIM_LIBS)
+# Exim as a client in the tests: Debian's exim4-daemon-light, unpacked into .build-exim (not
+# installed: it would replace Postfix as the system MTA), and the libraries it links.
+EXIM_LIBS    := libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0
 PY_MODULES   := pytest dnslib cryptography
 # Debian's interpreter, which the python3-* packages above serve (a python3 earlier on PATH, such
 # as a pyenv one, does not see them).
@@ -28,6 +32,9 @@ deps:
 		$(PYTHON) -c "import $$m" 2>/dev/null || { echo "deps: $(PYTHON) cannot import $$m after installing python3-$$m" >&2; exit 1; }; \
 	done
 	@command -v swift >/dev/null || { echo "deps: no swift on PATH: install the Swift toolchain first (README)" >&2; exit 1; }
+	@[ -x .build-exim/usr/sbin/exim4 ] || { mkdir -p .build-exim && cd .build-exim \
+		&& apt-get download exim4-daemon-light 2>/dev/null && dpkg-deb -x exim4-daemon-light_*.deb . ; } \
+		|| { echo "deps: cannot download and unpack exim4-daemon-light" >&2; exit 1; }
 
 build: deps
 	$(SWIFT) build
@@ -44,17 +51,21 @@ unit: build
 	$(SWIFT) test --disable-xctest
 
 integration: build
-	$(PYTHON) -m pytest -q Tests/integration
+	$(PYTHON) -m pytest -q -p no:cacheprovider Tests/integration
 
 # The man pages must be clean under mandoc's linter: any message fails the target.
 lint-man: deps
 	@out="$$(mandoc -Tlint -W warning man/* 2>&1)"; \
 	if [ -n "$$out" ]; then echo "$$out"; echo "lint-man: mandoc -Tlint -W warning man/* reported the above"; exit 1; fi
 
+# Unit tests; the package built and installed into a fresh Debian root, run as its relayd user
+# (Tests/package, needs root: debootstrap and chroot); integration tests with relayd run as an
+# unprivileged user. One pytest run, so its closing line counts every test.
 test: build
 	$(MAKE) lint-man
 	$(SWIFT) test --disable-xctest
-	$(PYTHON) -m pytest -q Tests/integration
+	bash packaging/debian/build-deb.sh
+	RELAY_DEB=$(CURDIR)/.build-deb/relayd.deb $(PYTHON) -m pytest -q -p no:cacheprovider Tests/integration Tests/package
 
 bench: build-release
 	$(PYTHON) Benchmarks/bench.py
@@ -62,6 +73,7 @@ bench: build-release
 # A Debian package (static Swift runtime), unpacked and self-tested by the script.
 deb: deps
 	bash packaging/debian/build-deb.sh
+	RELAY_DEB=$(CURDIR)/.build-deb/relayd.deb $(PYTHON) -m pytest -q -p no:cacheprovider Tests/package
 
 clean:
 	rm -rf .build run

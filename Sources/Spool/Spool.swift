@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 #if canImport(Glibc)
 import Glibc
@@ -61,10 +62,20 @@ public final class Spool: Sendable {
         var configuration = Configuration()
         // SQLite's own busy timeout sleeps 1, 2, 5 … 100 ms between tries; the listener's
         // commits hold the lock for well under a millisecond, so such sleeps would dominate the
-        // worker's latency. Retry every 100 µs instead, for as long as `busyTimeout` allows.
-        let tries = Int32(max(1, busyTimeout * 10_000))
+        // worker's latency. Retry every 100 µs instead, for as long as `busyTimeout` allows,
+        // measured on the monotonic clock: a count of tries is not time (usleep(100) sleeps about
+        // 200 µs here, longer under load; 50,000 tries once took 9.8 s for a "5 s" bound).
+        let bound = Duration.milliseconds(Int64(max(0.001, busyTimeout) * 1000))
+        let deadlines = Mutex<[UInt: ContinuousClock.Instant]>([:])
         configuration.busyMode = .callback { attempt in
-            guard attempt < tries else { return false }
+            // One wait per connection at a time, each on its own thread; attempt 0 starts it.
+            let now = ContinuousClock.now
+            let thread = UInt(bitPattern: Int(bitPattern: pthread_self()))
+            let deadline = deadlines.withLock { waits in
+                if attempt == 0 || waits[thread] == nil { waits[thread] = now + bound }
+                return waits[thread]!
+            }
+            guard now < deadline else { return false }
             usleep(100)
             return true
         }

@@ -37,7 +37,7 @@ struct RelayctlOptions: ParsableArguments {
         do {
             response = try ControlClient(path: path).send(ControlRequest(command: command, arguments: arguments))
         } catch {
-            if error.code == "unavailable" { fail("the worker is not running: \(error.message)", code: 69) }
+            if error.code == "unavailable" { fail(error.message, code: 69) }
             fail(error.message, code: 1)
         }
         guard response.ok else {

@@ -5,7 +5,7 @@ import ssl
 import threading
 import time
 
-from dnslib import AAAA, MX, QTYPE, RCODE, RR, SOA, A, DNSRecord
+from dnslib import AAAA, MX, PTR, QTYPE, RCODE, RR, SOA, A, DNSRecord
 from dnslib.server import BaseResolver, DNSHandler, DNSServer
 
 
@@ -42,6 +42,8 @@ class ZoneResolver(BaseResolver):
                 reply.add_answer(RR(qname, QTYPE.A, ttl=self.ttl, rdata=A(value)))
             elif rtype == "AAAA":
                 reply.add_answer(RR(qname, QTYPE.AAAA, ttl=self.ttl, rdata=AAAA(value)))
+            elif rtype == "PTR":
+                reply.add_answer(RR(qname, QTYPE.PTR, ttl=self.ttl, rdata=PTR(value)))
         if not reply.rr:
             reply.add_auth(soa)  # NODATA
         return reply

@@ -3,8 +3,11 @@ import re
 import smtplib
 import subprocess
 
+from conftest import wait_until
+from peers import DNS
+
 RECEIVED = re.compile(
-    rb"^Received: from (?P<helo>\S+) \(localhost \[127\.0\.0\.1\]\)\r\n"
+    rb"^Received: from (?P<helo>\S+) \((?P<name>\S+) \[127\.0\.0\.1\]\)\r\n"
     rb"\tby relay\.test \(Relay\) with (?P<proto>E?SMTP) id (?P<id>[0-9A-Z]{12,20})"
     rb"(?:\r\n\tfor <(?P<rcpt>[^>]+)>)?; \w{3}, \d{1,2} \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n")
 
@@ -133,3 +136,41 @@ def test_pipelined_transactions_get_replies_in_order(relay, raw):
     q1, q2 = queue_id_of(first[1][0]), queue_id_of(second[1][0])
     assert [r["address"] for r in relay.recipients(q1)] == ["b@example.com", "c@example.com"]
     assert [r["address"] for r in relay.recipients(q2)] == ["d@example.com"]
+
+
+def received_name(relay) -> str:
+    """The client name in the Received: header of a message sent now from 127.0.0.1."""
+    with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as smtp:
+        smtp.ehlo("client.example")
+        smtp.sendmail("a@example.org", ["b@example.com"], b"Subject: name\r\n\r\nx\r\n")
+    queue_id = relay.messages()[-1]["queue_id"]
+    match = RECEIVED.match(relay.body(queue_id))
+    assert match, relay.body(queue_id)[:200]
+    return match.group("name").decode()
+
+
+def test_a_loopback_client_is_looked_up_through_the_configured_dns(relay_factory):
+    """No shortcut names 127.0.0.1 `localhost`: its PTR name is asked of [dns] and written
+    when it resolves back to the address."""
+    server = DNS("example.test", {"1.0.0.127.in-addr.arpa": [("PTR", "client.example.test")],
+                                  "client.example.test": [("A", "127.0.0.1")]})
+    try:
+        relay = relay_factory(f'[dns]\nservers = ["127.0.0.1:{server.port}"]\n')
+        # The lookup runs beside the first session; a later one finds the answer remembered.
+        names = []
+        wait_until(lambda: names.append(received_name(relay)) or names[-1] == "client.example.test",
+                   what="the looked-up name in Received:", detail=lambda: f"; names seen {names}")
+        assert ("1.0.0.127.in-addr.arpa", "PTR") in server.resolver.queries
+    finally:
+        server.stop()
+
+
+def test_a_loopback_name_that_does_not_confirm_is_unknown(relay_factory):
+    server = DNS("example.test", {"1.0.0.127.in-addr.arpa": [("PTR", "liar.example.test")],
+                                  "liar.example.test": [("A", "192.0.2.7")]})
+    try:
+        relay = relay_factory(f'[dns]\nservers = ["127.0.0.1:{server.port}"]\n')
+        wait_until(lambda: ("liar.example.test", "A") in server.resolver.queries, what="the forward lookup")
+        assert received_name(relay) == "unknown"
+    finally:
+        server.stop()

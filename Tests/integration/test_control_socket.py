@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import RELAY_UID
 
 
 def request(path, payload: bytes, read=True):
@@ -70,8 +71,10 @@ def test_other_users_are_refused(worker):
     os.chmod(worker.workdir, 0o755)
     os.chmod(worker.workdir.parent, 0o755)  # the temporary folder is 0700
     # The refusal comes as soon as the connection is accepted; the client only reads.
-    code = ("import socket,os,json; os.setuid(65534); s=socket.socket(socket.AF_UNIX); s.connect(%r); "
-            "print(s.recv(4096).decode())" % str(path))
+    # Neither root nor the relay's own user (the tests run relayd as one).
+    stranger = RELAY_UID + 1000
+    code = ("import socket,os,json; os.setuid(%d); s=socket.socket(socket.AF_UNIX); s.connect(%r); "
+            "print(s.recv(4096).decode())" % (stranger, str(path)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
     assert out.stdout, out.stderr
     response = json.loads(out.stdout)

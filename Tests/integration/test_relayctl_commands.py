@@ -169,6 +169,13 @@ def test_pause_by_domain_holds_routed_mail_and_survives_a_worker_restart(relay_f
         send(relay, "a@example.org", ["z@example.com"])
         [first] = up.wait_for(1)
         assert first["accepted"] == ["y@other.test"]
+        # The outcome is committed after the upstream's 250: killing the worker before that
+        # would rightly deliver y@other.test again (RFC 1047), so wait for it first.
+        def delivered():
+            with relay.db() as conn:
+                return conn.execute("SELECT count(*) FROM recipients WHERE address = 'y@other.test' "
+                                    "AND state = 'delivered'").fetchone()[0] == 1
+        relay.wait_until(delivered, what="y@other.test's outcome in the spool")
         # The pause is kept across a restart of the worker (and so across a reload).
         relay.worker.kill()
         relay.worker.wait()

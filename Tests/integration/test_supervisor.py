@@ -32,6 +32,7 @@ def test_serve_supervises_reloads_and_drains(relay_factory, workdir):
     notify_path = str(workdir / "notify.sock")
     notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     notify.bind(notify_path)
+    os.chmod(notify_path, 0o666)  # the supervisor runs as the relay user, as systemd's socket allows
     notify.settimeout(20)
     relay.hand_over()
     log = open(relay.log, "ab")
@@ -90,5 +91,6 @@ def test_serve_stops_when_a_child_refuses_its_configuration(workdir):
     conf = workdir / "tls.conf"
     conf.write_text(f'spool_dir = "{workdir}/spool"\nrun_dir = "{workdir}"\n[[listener]]\naddress = "127.0.0.1:0"\n'
                     f'[tls]\ncert = "{workdir}/missing.pem"\nkey = "{workdir}/missing.key"\n')
+    hand_over(workdir)
     out = subprocess.run(unprivileged([RELAYD, "serve", "-c", conf]), capture_output=True, text=True, timeout=30)
     assert out.returncode == 78 and "missing.pem" in out.stderr and "refused the configuration" in out.stderr

@@ -131,6 +131,7 @@ def test_require_tls_refuses_mail_before_starttls(relay_factory, certs, raw):
 def test_bad_certificate_files_exit_78_naming_the_file(relay_factory, certs, workdir, problem):
     key = certs / ("nope.pem" if problem == "missing" else "other-key.pem")
     relay = relay_factory(f'[tls]\ncert = "{certs / "cert.pem"}"\nkey = "{key}"\n', start=False)
+    relay.hand_over()
     out = subprocess.run(relay.command("listener"), capture_output=True, text=True, timeout=20)
     assert out.returncode == 78 and str(key) in out.stderr, out.stderr
 

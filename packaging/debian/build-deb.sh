@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make deb: a Debian package from a release build with the Swift runtime linked in statically
-# (the package then depends only on Debian's libraries), then a self-test: unpack it into a
-# temporary root, run the packaged binaries against the packaged configuration with paths
-# redirected, and check that check-config passes and the unit verifies.
+# (the package then depends only on Debian's libraries), and static checks of what it holds.
+# The package is tested as installed (apt into a fresh Debian root, run as the relayd user) by
+# Tests/package, which `make deb` and `make test` run after this script.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 VERSION="${VERSION:-0.1.0}"
@@ -51,30 +51,12 @@ DEB="$OUT/relayd_${VERSION}_${ARCH}.deb"
 dpkg-deb --root-owner-group --build "$STAGE" "$DEB" >/dev/null
 echo "built $DEB (Depends: $DEPENDS)"
 
-# Self-test on the package itself.
+# Static checks of the package's files: the unit file, lintian where it is installed.
 ROOT="$(mktemp -d)"
 trap 'rm -rf "$STAGE" "$ROOT"' EXIT
 dpkg-deb -x "$DEB" "$ROOT"
-PORT=$((20000 + RANDOM % 20000))
-sed -e "s|/var/spool/relayd|$ROOT/var/spool/relayd|" -e "s|/run/relayd|$ROOT/run/relayd|" \
-    -e "s|127.0.0.1:25|127.0.0.1:$PORT|" -e '/\[::1\]:25/d' \
-    "$ROOT/etc/relayd/relayd.conf" > "$ROOT/etc/relayd/test.conf"
-sed -i '/^\[\[listener\]\]$/{N;/^\[\[listener\]\]\n$/d}' "$ROOT/etc/relayd/test.conf"
-"$ROOT/usr/sbin/relayd" check-config -c "$ROOT/etc/relayd/test.conf" >/dev/null
 "$ROOT/usr/sbin/relayd" --version
 "$ROOT/usr/bin/relayctl" --version
-# The packaged programs against the packaged configuration: serve, a message through the
-# packaged sendmail, and the packaged mailq listing it.
-export RELAYD_CONFIG="$ROOT/etc/relayd/test.conf"
-"$ROOT/usr/sbin/relayd" serve -c "$RELAYD_CONFIG" 2>"$ROOT/serve.log" &
-SERVE=$!
-for _ in $(seq 1 100); do (echo > /dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
-# Delivery is paused first: the self-test sends no mail (and no DNS query) anywhere.
-for _ in $(seq 1 100); do "$ROOT/usr/bin/relayctl" pause >/dev/null 2>&1 && break; sleep 0.1; done
-printf 'Subject: package self-test\n\nhello\n' | "$ROOT/usr/sbin/sendmail" -f root@localhost postmaster@localhost.invalid
-"$ROOT/usr/bin/mailq" | grep -q "postmaster@localhost.invalid" || { echo "mailq did not list the message"; cat "$ROOT/serve.log"; exit 1; }
-kill -TERM "$SERVE"
-wait "$SERVE" || { echo "relayd serve did not stop cleanly"; cat "$ROOT/serve.log"; exit 1; }
 if command -v systemd-analyze >/dev/null 2>&1; then
     # Only unit-file problems count: the binary and man pages live inside $ROOT, not on this host.
     problems="$(systemd-analyze verify "$ROOT/lib/systemd/system/relayd.service" 2>&1 \
@@ -82,4 +64,4 @@ if command -v systemd-analyze >/dev/null 2>&1; then
     [ -z "$problems" ] || { echo "$problems"; exit 1; }
 fi
 if command -v lintian >/dev/null 2>&1; then lintian --no-tag-display-limit "$DEB" || true; fi
-echo "deb self-test passed"
+ln -sf "$(basename "$DEB")" "$OUT/relayd.deb"
