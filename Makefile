@@ -1,6 +1,9 @@
 # Relay — the two commands are `make run` and `make test`; both install what is missing.
 SWIFT      ?= swift
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Exim as a client in the tests: Debian's exim4-daemon-light, unpacked into .build-exim (not
+# installed: it would replace Postfix as the system MTA), and the libraries it links.
+EXIM_LIBS    := libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0
 # Build: libssl, libsqlite3, libc-ares. Tests: postfix (smtp-source, smtp-sink), swaks (with the Perl
 # TLS modules it needs for --tls), sqlite3, mandoc, curl, openssl, and the Python test tools as
 # Debian packages: Debian's python3 refuses `pip install` (PEP 668), so no pip is used.
@@ -8,9 +11,6 @@ DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev libcrypt-dev pkg-config 
                 libnet-ssleay-perl libio-socket-ssl-perl sqlite3 python3 python3-pytest python3-dnslib \
                 python3-cryptography mandoc curl openssl procps util-linux debootstrap \
                 $(EXIM_LIBS)
-# Exim as a client in the tests: Debian's exim4-daemon-light, unpacked into .build-exim (not
-# installed: it would replace Postfix as the system MTA), and the libraries it links.
-EXIM_LIBS    := libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0
 PY_MODULES   := pytest dnslib cryptography
 # Debian's interpreter, which the python3-* packages above serve (a python3 earlier on PATH, such
 # as a pyenv one, does not see them).

@@ -20,16 +20,19 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// Port 0 (a free port, tests) never clashes.
     public func overlaps(_ other: ListenAddress) -> Bool {
         guard port == other.port, port != 0 else { return false }
-        if host.lowercased() == other.host.lowercased() { return true }
+        let (mine, theirs) = (IPAddress(host), IPAddress(other.host))
+        if let mine, let theirs, (mine.unmappedIPv4 ?? mine) == (theirs.unmappedIPv4 ?? theirs) { return true }
+        if mine == nil && theirs == nil && host.lowercased() == other.host.lowercased() { return true }
         return covers(other) || other.covers(self)
     }
 
+    /// A wildcard address covers the other: `::` every address (Linux binds it dual-stack),
+    /// `0.0.0.0` every IPv4 address (and a host name, which may resolve to one).
     private func covers(_ other: ListenAddress) -> Bool {
-        switch host {
-        case "::": true
-        case "0.0.0.0": IPAddress(other.host).map(\.isIPv4) ?? true
-        default: false
-        }
+        guard let address = IPAddress(host), address.bytes.allSatisfy({ $0 == 0 }) else { return false }
+        if !address.isIPv4 { return true }
+        guard let target = IPAddress(other.host) else { return true }
+        return (target.unmappedIPv4 ?? target).isIPv4
     }
 
     /// Parses `"0.0.0.0:25"`, `"[::]:587"` or `"localhost:2525"`. The port is required.

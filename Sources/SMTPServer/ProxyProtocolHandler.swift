@@ -81,7 +81,13 @@ public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannel
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            refuse(context: context, "closed before the PROXY header")
+            if (input?.readableBytes ?? 0) == 0 {
+                // A load balancer's TCP health check (connect, then close): nothing to report.
+                timer?.cancel()
+                context.close(promise: nil)
+            } else {
+                refuse(context: context, "closed before the PROXY header")
+            }
         } else {
             context.fireUserInboundEventTriggered(event)
         }

@@ -6,10 +6,10 @@ import Spool
 
 /// `-c FILE` and `-s SOCKET`, shared by every relayctl command.
 struct RelayctlOptions: ParsableArguments {
-    @Option(name: [.customShort("c"), .customLong("config")], help: "Configuration file (default: $RELAYD_CONFIG or /etc/relayd/relayd.conf).")
+    @Option(name: [.customShort("c", allowingJoined: true), .customLong("config")], help: "Configuration file (default: $RELAYD_CONFIG or /etc/relayd/relayd.conf).")
     var configPath: String?
 
-    @Option(name: [.customShort("s"), .customLong("socket")], help: "Control socket (default: <run_dir>/control.sock).")
+    @Option(name: [.customShort("s", allowingJoined: true), .customLong("socket")], help: "Control socket (default: <run_dir>/control.sock).")
     var socketPath: String?
 
     /// The configuration, or exit 78 with the reason.

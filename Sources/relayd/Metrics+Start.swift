@@ -12,9 +12,13 @@ import RelayMetrics
 final class MetricsEndpoint: Sendable {
     static let retryInterval = TimeAmount.seconds(10)
 
-    private let channel = NIOLockedValueBox<(any Channel)?>(nil)
-    private let retry = NIOLockedValueBox<Scheduled<Void>?>(nil)
-    private let stopped = NIOLockedValueBox(false)
+    private struct State {
+        var channel: (any Channel)?
+        var retry: Scheduled<Void>?
+        var stopped = false
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     /// Starts serving (or trying to) when `[metrics]` has an address; otherwise does nothing.
     init(_ configuration: RelayConfiguration, metrics: RelayMetrics, group: any EventLoopGroup, logger: Logger) {
@@ -32,11 +36,16 @@ final class MetricsEndpoint: Sendable {
             do {
                 let server = try await MetricsServer.start(
                     host: address.host, port: address.port, metrics: metrics, others: others, group: group)
-                if stopped.withLockedValue({ $0 }) {
+                // Kept under the lock `close()` takes, so a close in between cannot miss it.
+                let kept = state.withLockedValue { state -> Bool in
+                    guard !state.stopped else { return false }
+                    state.channel = server
+                    return true
+                }
+                guard kept else {
                     try? await server.close()
                     return
                 }
-                channel.withLockedValue { $0 = server }
                 logger.notice("metrics", metadata: ["address": "\(address.host):\(address.port)"])
             } catch {
                 // Said once loudly, then quietly at every retry.
@@ -47,20 +56,24 @@ final class MetricsEndpoint: Sendable {
                         "address": "\(address.host):\(address.port)", "reason": "\(error)",
                         "retry_in": "\(Self.retryInterval.nanoseconds / 1_000_000_000)s",
                     ])
-                guard !stopped.withLockedValue({ $0 }) else { return }
-                let next = loop.scheduleTask(in: Self.retryInterval) {
-                    self.bind(address: address, metrics: metrics, others: others, group: group, logger: logger, failures: failures + 1)
+                state.withLockedValue { state in
+                    guard !state.stopped else { return }
+                    state.retry = loop.scheduleTask(in: Self.retryInterval) {
+                        self.bind(address: address, metrics: metrics, others: others, group: group, logger: logger, failures: failures + 1)
+                    }
                 }
-                retry.withLockedValue { $0 = next }
             }
         }
     }
 
     /// Stops serving and retrying.
     func close() async {
-        stopped.withLockedValue { $0 = true }
-        retry.withLockedValue { $0?.cancel() }
-        try? await channel.withLockedValue({ $0 })?.close()
+        let channel = state.withLockedValue { state -> (any Channel)? in
+            state.stopped = true
+            state.retry?.cancel()
+            return state.channel
+        }
+        try? await channel?.close()
     }
 
     /// The worker's metrics over its control socket, after `relay_worker_up` (0 when it does not

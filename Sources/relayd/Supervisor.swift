@@ -61,6 +61,12 @@ final class Supervisor: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = [child.role, "-c", configPath]
+        // Started by hand from a directory the relay user may not enter (`sudo -u relayd` in
+        // root's home), spawning in the inherited one fails with EACCES: the roles then run
+        // from `/`, as under systemd. Otherwise they keep it, for relative paths (`make run`).
+        if access(FileManager.default.currentDirectoryPath, X_OK) != 0 {
+            process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["RELAYD_SUPERVISED"] = "1"
         environment["RELAYD_SUPERVISOR_PID"] = "\(getpid())"  // the child ends when this process does
