@@ -7,6 +7,7 @@ pipelines many messages per connection.
 """
 import os
 import pwd
+import shutil
 import subprocess
 import textwrap
 
@@ -35,8 +36,13 @@ def exim(workdir):
         subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
                         "--shell", "/usr/sbin/nologin", EXIM_USER], check=True)
     base = workdir / "exim"
-    for sub in ("spool", "log"):
+    for sub in ("spool", "log", "bin"):
         (base / sub).mkdir(parents=True)
+    # Exim re-executes itself as its own user: it must be able to reach the binary, which in
+    # CI lies under a directory only root may enter (/root).
+    binary = base / "bin" / "exim4"
+    shutil.copy2(EXIM, binary)
+    os.chmod(binary, 0o755)
     user = pwd.getpwnam(EXIM_USER)
     for path in (base, base / "spool", base / "log"):
         os.chown(path, user.pw_uid, user.pw_gid)
@@ -45,7 +51,7 @@ def exim(workdir):
         conf = base / "exim.conf"
         conf.write_text(textwrap.dedent(f"""\
             primary_hostname = exim.test
-            exim_path = {EXIM}
+            exim_path = {binary}
             spool_directory = {base}/spool
             log_file_path = {base}/log/%slog
             exim_user = {EXIM_USER}
@@ -67,13 +73,13 @@ def exim(workdir):
             """))
         return conf
 
-    return configure, base
+    return configure, base, binary
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="Exim switches to its own user; only root can start it so")
 @pytest.mark.skipif(not os.path.exists(EXIM), reason=f"no unpacked Exim at {EXIM} (make deps)")
 def test_exim_relays_through_relay_and_each_message_arrives_once(relay_factory, exim):
-    configure, base = exim
+    configure, base, binary = exim
     sink = Upstream()
     try:
         relay = relay_factory(f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{sink.port}"]\n')
@@ -82,7 +88,7 @@ def test_exim_relays_through_relay_and_each_message_arrives_once(relay_factory, 
         count = 5
         for n in range(count):
             # -odi: deliver now, in the foreground; the exit status says whether Exim is done.
-            out = subprocess.run([EXIM, "-C", str(conf), "-odi", "-f", "app@example.org", f"user{n}@example.test"],
+            out = subprocess.run([str(binary), "-C", str(conf), "-odi", "-f", "app@example.org", f"user{n}@example.test"],
                                  input=f"Subject: exim {n}\n\nmessage {n}\n".encode(), capture_output=True,
                                  timeout=120)
             assert out.returncode == 0, out.stderr
