@@ -16,8 +16,13 @@ extension RelayConfiguration {
     /// - Returns: The configuration, defaults filled in.
     /// - Throws: ``ConfigurationError`` for the problem that comes first in the file: a TOML
     ///   syntax error, an unknown key or table, a wrong type, or an impossible value.
-    public static func parse(_ text: String, source: String) throws(ConfigurationError) -> RelayConfiguration {
-        let (configuration, problems) = Self.decode(text, source: source)
+    ///   - isolation: where to try the parser first, so that a text on which it aborts is an
+    ///     error naming the line instead of the end of the caller (see ``TOMLParseIsolation``);
+    ///   nil parses in-process only (tests, and texts known to be safe).
+    public static func parse(
+        _ text: String, source: String, isolation: TOMLParseIsolation? = nil
+    ) throws(ConfigurationError) -> RelayConfiguration {
+        let (configuration, problems) = Self.decode(text, source: source, isolation: isolation)
         if let first = problems.first { throw first }
         return configuration
     }
@@ -28,8 +33,10 @@ extension RelayConfiguration {
     ///   - text: The TOML text of `relayd.conf`.
     ///   - source: The file name shown in error messages.
     /// - Returns: The problems; empty when the configuration is valid.
-    public static func problems(in text: String, source: String) -> [ConfigurationError] {
-        Self.decode(text, source: source).problems
+    public static func problems(
+        in text: String, source: String, isolation: TOMLParseIsolation? = nil
+    ) -> [ConfigurationError] {
+        Self.decode(text, source: source, isolation: isolation).problems
     }
 
     /// Reads and parses a configuration file.
@@ -37,18 +44,25 @@ extension RelayConfiguration {
     /// - Returns: The configuration, defaults filled in.
     /// - Throws: ``ConfigurationError`` when the file is missing, unreadable, not UTF-8, or
     ///   invalid (see ``parse(_:source:)``).
-    public static func load(path: String) throws(ConfigurationError) -> RelayConfiguration {
-        try Self.parse(try ConfigurationFile.contents(of: path), source: path)
+    public static func load(path: String, isolation: TOMLParseIsolation? = nil) throws(ConfigurationError) -> RelayConfiguration {
+        try Self.parse(try ConfigurationFile.contents(of: path), source: path, isolation: isolation)
     }
 
     // MARK: - Decoding
 
-    private static func decode(_ text: String, source: String) -> (RelayConfiguration, problems: [ConfigurationError]) {
+    private static func decode(
+        _ text: String, source: String, isolation: TOMLParseIsolation? = nil
+    ) -> (RelayConfiguration, problems: [ConfigurationError]) {
         let placeholder = RelayConfiguration(hostname: "localhost")
         // TOMLKit hands the text to C++ as a C string, which would end it at a NUL byte.
         if let nul = text.utf8.firstIndex(of: 0) {
             let line = text.utf8[..<nul].count(where: { $0 == UInt8(ascii: "\n") }) + 1
             return (placeholder, [ConfigurationError(file: source, line: line, reason: "NUL byte in the file")])
+        }
+        if let line = isolation?.abortLine(of: text) {
+            let problem = ConfigurationError(
+                file: source, line: line, reason: "TOML syntax error: malformed TOML (the parser cannot read this line)")
+            return (placeholder, [problem])
         }
         let table: TOMLTable
         do {

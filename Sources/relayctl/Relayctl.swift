@@ -6,7 +6,7 @@ struct Relayctl: ParsableCommand {
         commandName: "relayctl",
         abstract: "Look at and steer Relay's queue.",
         version: "0.1.0",
-        subcommands: [QueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, ReloadCommand.self, SendCommand.self]
+        subcommands: [QueueCommand.self, StatusCommand.self, PauseCommand.self, ResumeCommand.self, ReloadCommand.self, SendCommand.self, ParseTOMLCommand.self]
     )
 
     /// Invoked as `sendmail` or `mailq` (symlinks), relayctl speaks those programs' language.

@@ -12,10 +12,14 @@ struct ConfigurationOption: ParsableArguments {
         path ?? ProcessInfo.processInfo.environment["RELAYD_CONFIG"] ?? "/etc/relayd/relayd.conf"
     }
 
+    /// TOML is parsed by `relayd parse-toml` first, where an abort of the parser cannot take a
+    /// running daemon (or check-config) with it.
+    static let isolation = TOMLParseIsolation.thisExecutable(arguments: [ParseTOMLCommand.name])
+
     /// Loads the configuration, or prints the error and exits 78 (EX_CONFIG).
     func load() throws -> RelayConfiguration {
         do {
-            return try RelayConfiguration.load(path: resolvedPath)
+            return try RelayConfiguration.load(path: resolvedPath, isolation: Self.isolation)
         } catch {
             FileHandle.standardError.write(Data("relayd: \(error)\n".utf8))
             throw ExitCode(ExitStatus.configuration)

@@ -8,6 +8,6 @@ struct Relayd: AsyncParsableCommand {
         commandName: "relayd",
         abstract: "Relay: an SMTP store-and-forward relay.",
         version: version,
-        subcommands: [ServeCommand.self, ListenerCommand.self, WorkerCommand.self, CheckConfigCommand.self]
+        subcommands: [ServeCommand.self, ListenerCommand.self, WorkerCommand.self, CheckConfigCommand.self, ParseTOMLCommand.self]
     )
 }

@@ -35,7 +35,7 @@ func onReloadSignal(
     let path = option.resolvedPath
     source.setEventHandler {
         do {
-            reload(try RelayConfiguration.load(path: path))
+            reload(try RelayConfiguration.load(path: path, isolation: ConfigurationOption.isolation))
         } catch {
             logger.error("reload refused; keeping the running configuration", metadata: ["reason": "\(error)"])
         }
