@@ -91,7 +91,7 @@ public struct DeliveryStatusNotification: Sendable {
             out += "not be delivered to one or more recipients.\r\n\r\n"
         }
         for recipient in recipients {
-            out += "<\(recipient.address)>: \(Self.oneLine(recipient.diagnostic))\r\n"
+            out += "<\(Self.printable(recipient.address))>: \(Self.printable(recipient.diagnostic))\r\n"
         }
         out += "\r\n"
 
@@ -100,19 +100,20 @@ public struct DeliveryStatusNotification: Sendable {
         out += "Content-Type: message/delivery-status\r\n\r\n"
         out += "Reporting-MTA: dns; \(reportingMTA)\r\n"
         out += "X-Relay-Queue-ID: \(queueID)\r\n"
-        if let envelopeID { out += "Original-Envelope-Id: \(envelopeID)\r\n" }
+        if let envelopeID { out += Self.field("Original-Envelope-Id", envelopeID) }
         out += "Arrival-Date: \(Self.date(arrivalTime))\r\n"
         for recipient in recipients {
             out += "\r\n"
             if let original = recipient.originalRecipient, let semicolon = original.firstIndex(of: ";") {
-                out += "Original-Recipient: \(original[..<semicolon]); \(original[original.index(after: semicolon)...])\r\n"
+                out += Self.field(
+                    "Original-Recipient", "\(original[..<semicolon]); \(original[original.index(after: semicolon)...])")
             }
-            out += "Final-Recipient: rfc822; \(recipient.address)\r\n"
+            out += Self.field("Final-Recipient", "rfc822; \(recipient.address)")
             out += "Action: \(recipient.action)\r\n"
             out += "Status: \(recipient.status)\r\n"
-            if let remote = recipient.remoteMTA { out += "Remote-MTA: dns; \(remote)\r\n" }
+            if let remote = recipient.remoteMTA { out += Self.field("Remote-MTA", "dns; \(remote)") }
             let diagnosticType = recipient.remoteMTA == nil ? "X-Relay" : "smtp"
-            out += "Diagnostic-Code: \(diagnosticType); \(Self.oneLine(recipient.diagnostic))\r\n"
+            out += Self.field("Diagnostic-Code", "\(diagnosticType); \(recipient.diagnostic)")
             if let last = recipient.lastAttempt { out += "Last-Attempt-Date: \(Self.date(last))\r\n" }
         }
         out += "\r\n"
@@ -140,8 +141,42 @@ public struct DeliveryStatusNotification: Sendable {
         return message
     }
 
-    static func oneLine(_ text: String) -> String {
-        text.replacingOccurrences(of: "\r", with: " ").replacingOccurrences(of: "\n", with: " ")
+    /// Foreign text (an upstream's reply, a client's ENVID or ORCPT) made safe for one line of
+    /// a generated message: CR, LF and tabs become spaces, any other control character, DEL and
+    /// anything outside ASCII becomes `?`, and more than `maximumFieldText` characters are cut.
+    /// No header can be injected and no line outgrows RFC 5322's 998 octets.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if out.unicodeScalars.count >= maximumFieldText {
+                out += "..."
+                break
+            }
+            switch scalar.value {
+            case 0x20...0x7E: out.unicodeScalars.append(scalar)
+            case 0x09, 0x0A, 0x0D: out += " "
+            default: out += "?"
+            }
+        }
+        return out
+    }
+
+    static let maximumFieldText = 900
+
+    /// `Name: value` with the value made printable and folded (RFC 5322 §2.2.3) at spaces so
+    /// that lines stay near 78 characters.
+    static func field(_ name: String, _ value: String) -> String {
+        var out = "\(name):"
+        var lineLength = out.count
+        for word in printable(value).split(separator: " ", omittingEmptySubsequences: true) {
+            if lineLength + 1 + word.count > 78 && lineLength > name.count + 1 {
+                out += "\r\n"
+                lineLength = 0
+            }
+            out += " " + word
+            lineLength += 1 + word.count
+        }
+        return out + "\r\n"
     }
 
     /// RFC 5322 date in UTC.

@@ -21,6 +21,14 @@ public struct Mailbox: Sendable, Hashable, CustomStringConvertible {
         !localPart.utf8.allSatisfy { $0 < 0x80 } || !domain.utf8.allSatisfy { $0 < 0x80 }
     }
 
+    /// The local part routes on to another host (`user%remote`, `remote!user`, a quoted
+    /// `"user@remote"`): mail to it is not for the destination alone. Postfix refuses such
+    /// addresses from untrusted clients (`allow_untrusted_routing = no`): a backup MX that
+    /// forwarded them would be an open relay for whoever reads the address that way.
+    public var hasSenderSpecifiedRouting: Bool {
+        localPart.contains("%") || localPart.contains("!") || localPart.contains("@")
+    }
+
     public var description: String { domain.isEmpty ? localPart : "\(localPart)@\(domain)" }
 }
 

@@ -48,6 +48,12 @@ extension SMTPServerSession {
                 let user = String(validating: parts[1], as: UTF8.self),
                 let password = String(validating: parts[2], as: UTF8.self)
             else { return error(SMTPReply(code: 501, EnhancedStatusCode(5, 5, 2), "Invalid PLAIN response")) }
+            // RFC 4616 §2: an authorization identity other than the user's own asks to act as
+            // someone else, which no user here may: refused without checking the password.
+            if !parts[0].isEmpty, parts[0] != parts[1] {
+                return authenticationRefused(
+                    SMTPReply(code: 535, EnhancedStatusCode(5, 7, 8), "Authorization identity not permitted"))
+            }
             state = .authenticating(hello, SASLExchange(mechanism: .plain, user: user))
             return .verifyCredentials(user: user, password: password)
         case .login:
@@ -73,8 +79,12 @@ extension SMTPServerSession {
             authenticatedUser = user
             return .send(SMTPReply(code: 235, EnhancedStatusCode(2, 7, 0), "Authentication successful"))
         }
+        return authenticationRefused(SMTPReply(code: 535, EnhancedStatusCode(5, 7, 8), "Authentication credentials invalid"))
+    }
+
+    /// A failed AUTH: counted, and the last allowed one ends the session.
+    private mutating func authenticationRefused(_ refusal: SMTPReply) -> SMTPServerAction {
         authFailures += 1
-        let refusal = SMTPReply(code: 535, EnhancedStatusCode(5, 7, 8), "Authentication credentials invalid")
         if authFailures >= Self.maximumAuthFailures {
             state = .closed
             return .sendAndClose([refusal, SMTPReply(code: 421, EnhancedStatusCode(4, 7, 0), "\(configuration.hostname) Error: too many authentication failures")])

@@ -368,7 +368,9 @@ public struct SMTPServerSession: Sendable {
         var accepted = mailbox
         if mailbox.isBarePostmaster || isLocalPostmaster(mailbox) {
             accepted = configuration.postmaster
-        } else if !configuration.clientMayRelay && authenticatedUser == nil && !configuration.acceptsDomain(mailbox.domain) {
+        } else if !configuration.clientMayRelay && authenticatedUser == nil
+            && (!configuration.acceptsDomain(mailbox.domain) || mailbox.hasSenderSpecifiedRouting)
+        {
             transaction.refusedRecipients += 1
             state = .transaction(hello, transaction)
             return error(.relayDenied)

@@ -1,6 +1,8 @@
 /// RFC 3461 §4 xtext: printable ASCII but `+` and `=`, other octets as `+XX`.
 public enum XText {
-    /// Decodes xtext. - Returns: `nil` when the text is not valid xtext.
+    /// Decodes xtext. - Returns: `nil` when the text is not valid xtext, or when it decodes to
+    /// anything but printable ASCII and white space: RFC 3461 §4 allows only those in ENVID and
+    /// ORCPT, and a CR or LF there would be written into a bounce's header as a new field.
     public static func decode(_ text: Substring) -> String? {
         var out: [UInt8] = []
         var iterator = text.utf8.makeIterator()
@@ -9,7 +11,9 @@ public enum XText {
                 guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
                     return nil
                 }
-                out.append(high << 4 | low)
+                let decoded = high << 4 | low
+                guard (32...126).contains(decoded) || decoded == 9 else { return nil }
+                out.append(decoded)
             } else {
                 guard (33...126).contains(byte), byte != UInt8(ascii: "=") else { return nil }
                 out.append(byte)

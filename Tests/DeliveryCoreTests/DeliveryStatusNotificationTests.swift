@@ -130,6 +130,22 @@ private struct Rendered {
 // MARK: - Tests
 
 @Suite struct DeliveryStatusNotificationTests {
+    /// Foreign text cannot add header fields or overlong lines (issue 13, hole 2): an upstream's
+    /// reply with CR LF, NUL, escapes and 3,060 octets, and an ENVID with a CR LF in it.
+    @Test func foreignTextIsMadePrintableAndFolded() {
+        let hostile = DeliveryStatusNotification.Recipient(
+            address: "bob@example.com", originalRecipient: "rfc822;carol\r\nBcc: x@evil.example\r\n\r\nbody",
+            action: "failed", status: "5.0.0",
+            diagnostic: "550 no\r\nBcc: y@evil.example\u{0}\u{1B}[31m " + String(repeating: "long ", count: 612),
+            remoteMTA: "mx1.example.com", lastAttempt: nil)
+        let rendered = Rendered(report(recipients: [hostile], envelopeID: "env\r\nX-Injected: 1"))
+        let text = String(decoding: rendered.bytes, as: UTF8.self)
+        #expect(!text.contains("\r\nBcc:") && !text.contains("\r\nX-Injected:"))
+        #expect(!rendered.bytes.contains(0) && !rendered.bytes.contains(0x1B))
+        #expect(text.components(separatedBy: "\r\n").allSatisfy { $0.utf8.count <= 998 })
+        #expect(text.contains("Diagnostic-Code: smtp; 550 no Bcc: y@evil.example??[31m long"))
+    }
+
     @Test func theTopLevelHeadersMakeAMultipartReportFromTheNullSender() {
         let rendered = Rendered(report())
         let message = rendered.message

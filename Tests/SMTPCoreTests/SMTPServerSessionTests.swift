@@ -401,6 +401,20 @@ private func checkPhase(
         #expect(session.receive("MAIL FROM:<alice@sender.example>") == .send(senderOK))
     }
 
+    /// RFC 4616: an authorization identity other than the user's own is refused (and counted as
+    /// a failure) without the password being checked; the user's own is as good as none.
+    @Test func plainWithAnotherAuthorizationIdentityIsRefused() {
+        var session = makeSession(tlsAvailable: true, authAvailable: true)
+        #expect(session.receive("EHLO client.example") != .none)
+        #expect(session.receive("STARTTLS") == .startTLS(readyToStartTLS))
+        session.tlsHandshakeCompleted()
+        #expect(session.receive("EHLO client.example") != .none)
+        #expect(session.receive("AUTH PLAIN YWRtaW4AYWxpY2UAcHc=")
+            == .send(reply(535, (5, 7, 8), "Authorization identity not permitted")))
+        #expect(session.authFailures == 1)
+        #expect(session.receive("AUTH PLAIN YWxpY2UAYWxpY2UAcHc=") == .verifyCredentials(user: "alice", password: "pw"))
+    }
+
     @Test func requireAuthRefusesMailWith530() {
         var session = makeSession(authAvailable: true, requireAuth: true)
         #expect(session.receive("EHLO client.example") == .send(ehloReply))
@@ -409,6 +423,21 @@ private func checkPhase(
     }
 
     // MARK: Relay access
+
+    /// `%` and `!` routing to an accepted domain would relay on (issue 13, hole 9): refused
+    /// from clients that may not relay, as Postfix's `allow_untrusted_routing = no` does.
+    @Test(arguments: ["RCPT TO:<user%remote.example@example.org>", "RCPT TO:<remote.example!user@example.org>",
+                      "RCPT TO:<\"user@remote.example\"@example.org>"])
+    func senderSpecifiedRoutingIsRefusedFromOutsiders(command: String) {
+        var outsider = makeSession(clientMayRelay: false)
+        #expect(outsider.receive("EHLO client.example") == .send(ehloReply))
+        #expect(outsider.receive("MAIL FROM:<alice@sender.example>") == .send(senderOK))
+        #expect(outsider.receive(command) == .send(relayDenied))
+        var trusted = makeSession(clientMayRelay: true)
+        #expect(trusted.receive("EHLO client.example") == .send(ehloReply))
+        #expect(trusted.receive("MAIL FROM:<alice@sender.example>") == .send(senderOK))
+        #expect(trusted.receive(command) == .send(recipientOK))
+    }
 
     @Test func aClientThatMayNotRelayReachesOnlyAcceptedDomains() {
         var session = makeSession(clientMayRelay: false)

@@ -8,7 +8,6 @@ import Testing
         ("e+3Dmc2", "e=mc2"),
         ("user+40example.com", "user@example.com"),
         ("a+20b", "a b"),
-        ("+C3+A9t+C3+A9", "été"),
         ("", ""),
     ])
     func decodes(xtext: String, text: String) {
@@ -25,6 +24,11 @@ import Testing
         "a\u{7F}b",
         "t\u{E9}",  // raw non-ASCII is not xchar
         "+FF",  // decodes to invalid UTF-8
+        // Decodes to something other than printable ASCII (RFC 3461 §4): a CR LF would become a
+        // header field of its own in a bounce.
+        "carol+0D+0ABcc:+20x@evil.example",
+        "a+00b",
+        "+C3+A9t+C3+A9",
     ])
     func refusesInvalidXText(xtext: String) {
         #expect(XText.decode(Substring(xtext)) == nil)
@@ -41,7 +45,8 @@ import Testing
         #expect(XText.encode(text) == xtext)
     }
 
-    @Test(arguments: ["rfc822;user@example.com", "a+b=c", " spaces and\ttabs ", "δοκιμή@παράδειγμα.δοκιμή", "~!#$%"])
+    /// For printable ASCII and white space, which is all RFC 3461 lets the decoded text hold.
+    @Test(arguments: ["rfc822;user@example.com", "a+b=c", " spaces and\ttabs ", "~!#$%"])
     func encodeThenDecodeGivesTheTextBack(text: String) {
         #expect(XText.decode(Substring(XText.encode(text))) == text)
     }
