@@ -193,6 +193,14 @@ public final class ListenerRole: Service {
         _ = try configuration.auth.map { auth throws(UsersFileError) in try UsersFile.load(auth.usersFile) }
     }
 
+    /// Bytes free for an unprivileged writer on the file system of `path` (statvfs), nil when
+    /// it cannot be asked (then nothing is refused for it: the commit still checks).
+    static func freeBytes(_ path: String) -> Int? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return Int(info.f_bavail) * Int(info.f_frsize)
+    }
+
     static func makeTLSContext(_ tls: TLSConfiguration) throws(TLSError) -> TLSContext {
         try TLSContext(serverCertificate: tls.cert, key: tls.key, minimum: tls.minVersion == .v1_3 ? .tls13 : .tls12)
     }
@@ -275,7 +283,8 @@ public final class ListenerRole: Service {
                 maximumHops: configuration.limits.maxHops, clientMayRelay: clientMayRelay,
                 acceptsDomain: { domain in acceptDomains.contains { $0.matches(domain) } },
                 postmaster: postmaster, tlsAvailable: tlsContext != nil, authAvailable: configuration.auth != nil,
-                requireTLS: listener.requireTLS, requireAuth: listener.requireAuth))
+                requireTLS: listener.requireTLS, requireAuth: listener.requireAuth,
+                storageHasRoom: { [spoolDir = configuration.spoolDir] bytes in Self.freeBytes(spoolDir).map { $0 >= bytes } ?? true }))
         var sessionLogger = logger
         sessionLogger[metadataKey: "session"] = "\(sessionID)"
         let handler = SMTPServerHandler(

@@ -25,13 +25,17 @@ public struct SMTPServerSession: Sendable {
         public var requireTLS: Bool
         /// The listener's `require_auth`.
         public var requireAuth: Bool
+        /// Whether storage has this many bytes free (the spool's file system); asked at MAIL.
+        public var storageHasRoom: @Sendable (_ bytes: Int) -> Bool
 
         public init(
             hostname: String, maximumMessageSize: Int, maximumRecipients: Int, maximumErrors: Int,
             maximumHops: Int, clientMayRelay: Bool, acceptsDomain: @escaping @Sendable (String) -> Bool,
             postmaster: Mailbox, tlsAvailable: Bool = false, authAvailable: Bool = false,
-            requireTLS: Bool = false, requireAuth: Bool = false
+            requireTLS: Bool = false, requireAuth: Bool = false,
+            storageHasRoom: @escaping @Sendable (_ bytes: Int) -> Bool = { _ in true }
         ) {
+            self.storageHasRoom = storageHasRoom
             self.hostname = hostname
             self.maximumMessageSize = maximumMessageSize
             self.maximumRecipients = maximumRecipients
@@ -349,6 +353,10 @@ public struct SMTPServerSession: Sendable {
             if configuration.requireAuth && authenticatedUser == nil {
                 return error(SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Authentication required"))
             }
+            // Postfix's rule (queue_minfree): room for 1.5 times the largest message this one may
+            // be, so the client hears 452 now, not after sending all of it.
+            let largest = max(configuration.maximumMessageSize, parameters.size ?? 0)
+            guard configuration.storageHasRoom(largest + largest / 2) else { return .send(.storageFailure) }
             state = .transaction(hello, Transaction(sender: sender, parameters: parameters))
             return .send(.senderOK)
         case .receivingData, .receivingChunk, .committing, .authenticating, .closed:

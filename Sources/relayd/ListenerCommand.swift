@@ -16,6 +16,7 @@ struct ListenerCommand: AsyncParsableCommand {
 
     func run() async throws {
         ignoreBrokenPipes()
+        restrictFileModes()
         exitWithSupervisor()
         let configuration = try config.load()
         bootstrapLogging(configuration.log)

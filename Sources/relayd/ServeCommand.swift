@@ -12,6 +12,7 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         ignoreBrokenPipes()
+        restrictFileModes()
         // Refuse a bad file here, once, rather than in two crash-looping children.
         let configuration = try config.load()
         bootstrapLogging(configuration.log)

@@ -44,6 +44,13 @@ func onReloadSignal(
     return source
 }
 
+/// Whatever umask the caller left (a shell's 000, a unit's 0027), what a role creates — the
+/// spool, its database and spill files, the control socket, status files — is the relay user's
+/// alone: 0700 directories, 0600 files. Mail is private (issue 13).
+func restrictFileModes() {
+    umask(0o077)
+}
+
 /// A peer that goes away while it is written to (a relayctl client that gives up, a child
 /// that died) is an error to handle, never a reason for the daemon to die of SIGPIPE.
 func ignoreBrokenPipes() {

@@ -18,6 +18,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         ignoreBrokenPipes()
+        restrictFileModes()
         exitWithSupervisor()
         let configuration = try config.load()
         bootstrapLogging(configuration.log)

@@ -415,6 +415,20 @@ private func checkPhase(
         #expect(session.receive("AUTH PLAIN YWxpY2UAYWxpY2UAcHc=") == .verifyCredentials(user: "alice", password: "pw"))
     }
 
+    /// No room for 1.5 × the largest message (max_message_size, or a larger SIZE=): 452 at MAIL,
+    /// not after the client sent it all (issue 13, hole 10).
+    @Test(arguments: [(20_000, "MAIL FROM:<alice@sender.example>", true), (14_999, "MAIL FROM:<alice@sender.example>", false),
+                      (15_000, "MAIL FROM:<alice@sender.example> SIZE=9000", true)])
+    func mailIsRefusedWithoutRoomForTheMessage(free: Int, command: String, accepted: Bool) {
+        var session = SMTPServerSession(
+            configuration: SMTPServerSession.Configuration(
+                hostname: hostname, maximumMessageSize: 10_000, maximumRecipients: 100, maximumErrors: 10, maximumHops: 100,
+                clientMayRelay: true, acceptsDomain: { _ in false }, postmaster: hostmaster,
+                storageHasRoom: { $0 <= free }))
+        #expect(session.receive("EHLO client.example") == .send(ehloReply))
+        #expect(session.receive(command) == .send(accepted ? senderOK : storageFailure))
+    }
+
     @Test func requireAuthRefusesMailWith530() {
         var session = makeSession(authAvailable: true, requireAuth: true)
         #expect(session.receive("EHLO client.example") == .send(ehloReply))

@@ -230,3 +230,20 @@ def test_relayctl_as_root_with_the_daemons_down_leaves_the_spool_usable(relay_fa
     with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as smtp:
         smtp.sendmail("a@example.org", ["b@example.test"], b"Subject: again\r\n\r\nx\r\n")
     assert len(relay.messages()) == 2
+
+
+def test_the_spool_is_private_whatever_the_umask(relay_factory):
+    """Started with umask 000, the roles still create 0700 directories and 0600 files."""
+    relay = relay_factory(start=False)
+    relay.hand_over()
+    log = open(relay.log, "ab")
+    relay.proc = subprocess.Popen(relay.command("listener"), stdout=log, stderr=log, preexec_fn=lambda: os.umask(0))
+    wait_for_port(relay.port, relay.proc)
+    with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as smtp:
+        smtp.sendmail("a@example.org", ["b@example.com"], b"Subject: private\r\n\r\nx\r\n")
+    relay.start_worker()
+    modes = {p.name: p.stat().st_mode & 0o777 for p in [relay.spool_dir, *relay.spool_dir.iterdir()]}
+    # (The control socket is 0660 by design, and checked by peer credentials.)
+    modes.update({p.name: p.stat().st_mode & 0o777 for p in relay.workdir.iterdir() if p.name == "listener.status"})
+    for name, mode in modes.items():
+        assert mode & 0o077 == 0, f"{name} is {oct(mode)}"

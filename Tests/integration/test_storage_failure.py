@@ -9,7 +9,9 @@ import pytest
 
 
 def send(c, size: int) -> tuple[int, list[str]]:
-    c.cmd("MAIL FROM:<a@example.org>")
+    code, lines = c.cmd("MAIL FROM:<a@example.org>")
+    if code != 250:
+        return code, lines  # no room for such a message: 452 at MAIL already
     c.cmd("RCPT TO:<b@example.com>")
     assert c.cmd("DATA")[0] == 354
     c.send(b"Subject: fill\r\n\r\n" + (b"z" * 76 + b"\r\n") * (size // 78) + b".\r\n")
@@ -39,7 +41,9 @@ def test_full_disk_gives_452_never_250(relay_factory, raw, workdir):
     spool.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(spool)], check=True)
     try:
-        relay = relay_factory(spool_dir=spool)
+        # Small enough that MAIL's check for 1.5 × max_message_size lets messages through
+        # while the disk fills: the commit's own 452 is what this test holds.
+        relay = relay_factory('[limits]\nmax_message_size = "210KB"\n', spool_dir=spool)
         c = raw(relay.port)
         c.cmd("EHLO x")
         accepted, refused = [], 0
@@ -56,6 +60,25 @@ def test_full_disk_gives_452_never_250(relay_factory, raw, workdir):
         assert stored == set(accepted)  # every 250 stored, nothing refused half-stored
         for qid in accepted:
             assert len(relay.body(qid)) == relay.message(qid)["size"]
+        relay.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(spool)], check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="mounting a small tmpfs needs root")
+def test_no_room_for_a_message_is_452_at_mail(relay_factory, raw, workdir):
+    """Postfix's rule: without room for 1.5 × max_message_size, MAIL gets 452 4.3.1 at once,
+    instead of 250, 354 and a 452 only after the whole message (issue 13, hole 10)."""
+    spool = workdir / "tiny"
+    spool.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(spool)], check=True)
+    try:
+        relay = relay_factory('[limits]\nmax_message_size = "5MB"\n', spool_dir=spool)
+        c = raw(relay.port)
+        c.cmd("EHLO x")
+        code, lines = c.cmd("MAIL FROM:<a@example.org> SIZE=1000")
+        assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
+        assert c.cmd("NOOP")[0] == 250  # the session goes on
         relay.stop()
     finally:
         subprocess.run(["umount", "-l", str(spool)], check=False)
