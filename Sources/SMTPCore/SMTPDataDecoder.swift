@@ -30,6 +30,9 @@ public struct SMTPDataDecoder: Sendable {
         public var bareLineFeed = false
         public var bareCarriageReturn = false
         public var lineTooLong = false
+        /// A NUL octet in the text: an upstream that drops NULs could read a `CRLF.CRLF` the
+        /// client hid behind one, so such text is refused (issue 13, hole 11).
+        public var nul = false
         /// Octets of decoded text.
         public var size = 0
         /// `Received:` header fields in the header section (RFC 5321 §6.3 loop detection).
@@ -142,6 +145,8 @@ public struct SMTPDataDecoder: Sendable {
                             // Under "reject" a bare LF ends no line: CRLF.CRLF stays the only end.
                             summary.bareLineFeed = true
                         }
+                    } else if byte == 0 {
+                        summary.nul = true
                     } else if headerMatch >= 0 {
                         matchHeader(byte)
                     }

@@ -42,6 +42,7 @@ extension SMTPReply {
     public static let commandUnrecognized = SMTPReply(code: 500, EnhancedStatusCode(5, 5, 2), "Error: command not recognized")
     public static let commandLineTooLong = SMTPReply(code: 500, EnhancedStatusCode(5, 5, 2), "Error: line too long")
     public static let nulInCommand = SMTPReply(code: 500, EnhancedStatusCode(5, 5, 2), "Error: NUL character in command")
+    public static let nulInText = SMTPReply(code: 550, EnhancedStatusCode(5, 6, 0), "Error: NUL character in message text")
     public static let invalidUTF8 = SMTPReply(code: 500, EnhancedStatusCode(5, 5, 2), "Error: invalid UTF-8 in command")
     public static func syntax(_ usage: String) -> SMTPReply {
         SMTPReply(code: 501, EnhancedStatusCode(5, 5, 4), "Syntax: \(usage)")

@@ -473,6 +473,8 @@ public struct SMTPServerSession: Sendable {
         } else if summary.bareLineFeed {
             // Only reachable under "reject": under "normalize" the decoder rewrote bare LFs.
             refusal = .bareLineFeed
+        } else if summary.nul {
+            refusal = .nulInText
         } else if summary.lineTooLong {
             refusal = .textLineTooLong
         } else if summary.receivedHeaders > configuration.maximumHops {

@@ -91,6 +91,16 @@ private let smuggled = "MAIL FROM:<evil@attacker.example>\r\nRCPT TO:<victim@exa
                     summary: summary(size: 21)))
     }
 
+    /// A NUL anywhere in the text is flagged (and kept, as sent: the session refuses the
+    /// message), in DATA and in BDAT, at a line's start or inside it.
+    @Test(arguments: ["a\u{0}b\r\n", "\u{0}\r\n", "Subject: x\r\n\r\nbody\u{0}\r\n.\u{0}\r\n"])
+    func aNULIsFlagged(text: String) {
+        let decoded = decode(text + ".\r\n")
+        #expect(decoded.ended && decoded.summary.nul)
+        #expect(decode(text, dotStuffed: false).summary.nul)
+        #expect(!decode("clean\r\n.\r\n").summary.nul)
+    }
+
     @Test func anEmptyMessageIsJustTheTerminator() {
         #expect(decode(".\r\nQUIT\r\n") == Decoded(text: "", ended: true, rest: "QUIT\r\n", summary: summary(size: 0)))
     }

@@ -622,6 +622,8 @@ private func checkPhase(
         (summary(size: 10, bareLineFeed: true), bareLineFeed),
         (summary(size: 10, bareCarriageReturn: true), bareCarriageReturn),
         (summary(size: 10, bareLineFeed: true, bareCarriageReturn: true), bareCarriageReturn),
+        ({ var flagged = summary(size: 10); flagged.nul = true; return flagged }(),
+         reply(550, (5, 6, 0), "Error: NUL character in message text")),
     ])
     func aFlaggedMessageIsRefusedAtTheEndAndTheSessionGoesOn(flagged: SMTPDataDecoder.Summary, refusal: SMTPReply) {
         var session = startSession(in: .withRecipient)

@@ -34,3 +34,17 @@ def test_an_orcpt_that_decodes_to_control_characters_is_refused(relay, raw):
     assert c.cmd("MAIL FROM:<a@sender.example>")[0] == 250
     code, lines = c.cmd("RCPT TO:<bob@example.com> ORCPT=rfc822;carol+0D+0ABcc:+20x@evil.example")
     assert code == 501 and lines[0].startswith("501 5.5.4"), lines
+
+
+def test_a_nul_in_the_text_is_refused_and_nothing_is_queued(relay, raw):
+    """An upstream that drops NULs could read a `CRLF.CRLF` hidden behind one (hole 11)."""
+    c = raw(relay.port)
+    c.cmd("EHLO client.example")
+    c.cmd("MAIL FROM:<a@sender.example>")
+    c.cmd("RCPT TO:<b@example.com>")
+    assert c.cmd("DATA")[0] == 354
+    c.send(b"Subject: nul\r\n\r\nbefore\r\n\x00.\r\nMAIL FROM:<forged@example.com>\r\n.\r\n")
+    code, lines = c.reply()
+    assert (code, lines[0][:9]) == (550, "550 5.6.0"), lines
+    assert relay.messages() == []
+    assert c.cmd("NOOP")[0] == 250  # the session goes on
