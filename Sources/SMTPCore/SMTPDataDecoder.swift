@@ -51,6 +51,9 @@ public struct SMTPDataDecoder: Sendable {
     public let configuration: Configuration
     public private(set) var summary = Summary()
     private var state = LineState.lineStart
+    /// The line before this one ended in a bare LF (read as CRLF under "normalize"): then a
+    /// `.` line is content, for only `CRLF.CRLF` ends the data (Postfix 3.9's normalize).
+    private var previousLineEndedInBareLineFeed = false
     private var lineLength = 0
     private var inHeaders = true
     /// Octets of `received:` matched at the start of the current header line; -1 once it differs.
@@ -110,16 +113,25 @@ public struct SMTPDataDecoder: Sendable {
                         continue
                     }
                     if byte == UInt8(ascii: "\n") && configuration.normalizeBareLineFeed {
-                        index += 1
+                        // `.` + bare LF is content, a line holding a dot (dot-stuffed again when
+                        // relayed): no end of data but CRLF.CRLF, however the input is split.
+                        emit(".\r")
+                        lineLength += 3
                         runStart = index
-                        ended = true
+                        endLine(bareLineFeed: true)
                     } else {
                         // Transparency: the stuffed dot is gone; the rest of the line is text.
                         state = .text
                         continue
                     }
                 case .afterDotCR:
-                    if byte == UInt8(ascii: "\n") {
+                    if byte == UInt8(ascii: "\n") && previousLineEndedInBareLineFeed {
+                        // LF.CRLF: the line before ended in a bare LF, so this is no CRLF.CRLF.
+                        emit(".\r")
+                        lineLength += 2
+                        runStart = index
+                        endLine()
+                    } else if byte == UInt8(ascii: "\n") {
                         index += 1
                         runStart = index
                         ended = true
@@ -140,7 +152,7 @@ public struct SMTPDataDecoder: Sendable {
                             emit("\r")
                             lineLength += 1  // the line goes on with CRLF
                             runStart = index
-                            endLine()
+                            endLine(bareLineFeed: true)
                         } else {
                             // Under "reject" a bare LF ends no line: CRLF.CRLF stays the only end.
                             summary.bareLineFeed = true
@@ -170,8 +182,9 @@ public struct SMTPDataDecoder: Sendable {
         return ended
     }
 
-    private mutating func endLine() {
+    private mutating func endLine(bareLineFeed: Bool = false) {
         if lineLength > configuration.maximumLineLength { summary.lineTooLong = true }
+        previousLineEndedInBareLineFeed = bareLineFeed
         state = .lineStart
     }
 

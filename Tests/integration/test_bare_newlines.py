@@ -42,12 +42,13 @@ def test_default_normalizes_local_clients(relay, raw):
     c.send(b"EHLO x\nMAIL FROM:<a@example.org>\nRCPT TO:<b@example.com>\n")
     assert [c.reply()[0] for _ in range(3)] == [250, 250, 250]
     assert c.cmd("DATA")[0] == 354
-    c.send(b"Subject: lf\n\nline one\n..dot\n.\n")
+    # LF.LF is a line holding a dot, not the end (SPEC, as Postfix 3.9): only CRLF.CRLF ends.
+    c.send(b"Subject: lf\n\nline one\n..dot\n.\nlast\r\n.\r\n")
     code, lines = c.reply()
     assert code == 250
     qid = lines[0].rsplit(" ", 1)[1]
     body = relay.body(qid)
-    assert body.endswith(b"Subject: lf\r\n\r\nline one\r\n.dot\r\n")
+    assert body.endswith(b"Subject: lf\r\n\r\nline one\r\n.dot\r\n.\r\nlast\r\n")
     assert b"\n" not in body.replace(b"\r\n", b"")
 
 
