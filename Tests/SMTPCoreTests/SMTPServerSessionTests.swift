@@ -984,7 +984,9 @@ private struct Harness {
         #expect(harness.client("QUIT\r\n") == [.sendAndClose([bye])])
     }
 
-    @Test func underNormalizeTheBareLineFeedDotEndsTheFirstMessageAndWhatFollowsIsCommands() {
+    /// SPEC, as Postfix 3.9's normalize: LF.LF does not end the data, so the "second message"
+    /// is text of the first, and one message is committed (issue 13, hole 5).
+    @Test func underNormalizeTheBareLineFeedDotIsContentAndNothingIsSmuggled() {
         var harness = Harness(session: makeSession(), normalizeBareLineFeed: true)
         #expect(harness.client("EHLO client.example\n") == [.send(ehloReply)])
         #expect(
@@ -992,14 +994,12 @@ private struct Harness {
                 .send(senderOK), .send(recipientOK),
             ])
         #expect(harness.client("DATA\n") == [.startData(startMailInput, envelope())])
-        // What follows "\n.\n" is read as commands, and the DATA among them has text behind it: stuffing.
-        #expect(
-            harness.client(smuggling) == [
-                .commit(envelope()), .send(queued("Q1")), .send(senderOK), .send(recipientOK),
-                .sendAndClose([transactionStuffing]),
-            ])
+        #expect(harness.client(smuggling) == [.commit(envelope()), .send(queued("Q1"))])
         #expect(harness.committed.count == 1)
-        #expect(harness.committed.first?.text == "Subject: one\r\n\r\nfirst message\r\n")
+        #expect(
+            harness.committed.first?.text
+                == "Subject: one\r\n\r\nfirst message\r\n.\r\nMAIL FROM:<evil@attacker.example>\r\n"
+                + "RCPT TO:<bob@example.org>\r\nDATA\r\nSubject: smuggled\r\n\r\nsecond message\r\n")
     }
 
     @Test func aPipelinedRecipientFloodIsCappedWithoutClosing() {
