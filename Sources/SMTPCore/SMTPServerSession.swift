@@ -91,7 +91,7 @@ public struct SMTPServerSession: Sendable {
 
     public let configuration: Configuration
     var state = State.awaitingHello
-    private var errors = 0
+    var errors = 0
     private var draining = false
     /// The session runs over TLS (after STARTTLS, or from the start on an smtps listener).
     public private(set) var tlsActive = false
@@ -336,7 +336,7 @@ public struct SMTPServerSession: Sendable {
         return .sendAndClose([reply, .shuttingDown(configuration.hostname)])
     }
 
-    private func tlsRequiredRefusal() -> SMTPReply? {
+    func tlsRequiredRefusal() -> SMTPReply? {
         // RFC 3207 §4: before TLS only EHLO, HELO, STARTTLS, NOOP and QUIT (and RSET, HELP) are allowed.
         configuration.requireTLS && !tlsActive
             ? SMTPReply(code: 530, EnhancedStatusCode(5, 7, 0), "Must issue a STARTTLS command first") : nil
@@ -417,33 +417,6 @@ public struct SMTPServerSession: Sendable {
         }
         state = .receivingData(hello, transaction)
         return .startData(.startMailInput, transaction.envelope(hello))
-    }
-
-    private mutating func bdat(size: Int, last: Bool) -> SMTPServerAction {
-        let refusal: SMTPReply?
-        if let tlsRefusal = tlsRequiredRefusal() {
-            refusal = tlsRefusal
-        } else {
-            switch state {
-            case .transaction(_, let transaction) where transaction.recipients.isEmpty:
-                refusal = .badSequence("need RCPT command")
-            case .transaction:
-                refusal = nil
-            default:
-                refusal = .badSequence("need MAIL command")
-            }
-        }
-        if let refusal {
-            errors += 1
-            if errors >= configuration.maximumErrors {
-                state = .closed
-                return .sendAndClose([refusal, .tooManyErrors(configuration.hostname)])
-            }
-            return .discardChunk(size: size, reply: refusal)
-        }
-        guard case .transaction(let hello, let transaction) = state else { preconditionFailure("checked above") }
-        state = .receivingChunk(hello, transaction, last: last)
-        return .receiveChunk(size: size, last: last, transaction.envelope(hello), beginsMessage: !transaction.chunking)
     }
 
     private mutating func startTLS() -> SMTPServerAction {

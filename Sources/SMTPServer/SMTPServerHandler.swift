@@ -69,7 +69,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         }
     }
 
-    private enum Mode {
+    enum Mode {
         case command
         case data
         case chunk(remaining: Int, last: Bool)
@@ -82,20 +82,20 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         case closed
     }
 
-    private var session: SMTPServerSession
-    private let configuration: Configuration
+    var session: SMTPServerSession
+    let configuration: Configuration
     private let sink: any SMTPMessageSink
-    private var info: SMTPSessionInfo
+    var info: SMTPSessionInfo
     private var negotiatedTLS: TLSNegotiationReader?
-    private var logger: Logger
-    private var mode = Mode.command
+    var logger: Logger
+    var mode = Mode.command
     private var commandDecoder: SMTPCommandLineDecoder
     private var textDecoder: SMTPDataDecoder?
     private var writer: (any SMTPMessageWriter)?
     private var input: ByteBuffer?
     private var readPending = false
-    private var timeout: Scheduled<Void>?
-    private var lastActivity = NIODeadline.now()
+    var timeout: Scheduled<Void>?
+    var lastActivity = NIODeadline.now()
     private var wroteSinceFlush = false
     /// The client shut its sending side (a read EOF). Its last commands are still answered:
     /// the connection closes once nothing is left to do (a commit, a credentials check).
@@ -295,7 +295,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
 
     // MARK: Actions
 
-    private func run(_ action: SMTPServerAction, context: ChannelHandlerContext) {
+    func run(_ action: SMTPServerAction, context: ChannelHandlerContext) {
         switch action {
         case .none:
             break
@@ -358,45 +358,6 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         writer = nil
         textDecoder = nil
         mode = .command
-    }
-
-    private func verify(user: String, password: String, context: ChannelHandlerContext) {
-        guard let verifier = configuration.verifyCredentials else {
-            run(session.credentialsChecked(valid: false), context: context)
-            return
-        }
-        mode = .verifying
-        flushIfNeeded(context: context)
-        let loop = context.eventLoop
-        let handler = NIOLoopBound(self, eventLoop: loop)
-        let boundContext = NIOLoopBound(context, eventLoop: loop)
-        verifier(user, password) { valid in
-            loop.execute {
-                guard case .verifying = handler.value.mode else { return }
-                if valid {
-                    handler.value.credentialsChecked(valid: true, user: user, context: boundContext.value)
-                } else {
-                    // A growing delay per failure slows guessing (as Postfix's smtpd does).
-                    let delay = TimeAmount.seconds(Int64(handler.value.session.authFailures + 1))
-                    loop.scheduleTask(in: delay) {
-                        handler.value.credentialsChecked(valid: false, user: user, context: boundContext.value)
-                    }
-                }
-            }
-        }
-    }
-
-    private func credentialsChecked(valid: Bool, user: String, context: ChannelHandlerContext) {
-        guard case .verifying = mode else { return }
-        mode = .command
-        if valid {
-            info.authUser = user
-            logger.info("authenticated", metadata: ["user": "\(user)"])
-        } else {
-            logger.notice("authentication failed", metadata: ["user": "\(user)"])
-        }
-        run(session.credentialsChecked(valid: valid), context: context)
-        resumeInput(context: context)
     }
 
     private func tlsEstablished(context: ChannelHandlerContext) {
@@ -464,7 +425,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
 
     /// Goes on after a pause (a commit, a credentials check): input already buffered is
     /// processed, and a read held back by `read(context:)` is passed on.
-    private func resumeInput(context: ChannelHandlerContext) {
+    func resumeInput(context: ChannelHandlerContext) {
         armTimeout(context: context)
         process(context: context)
         flushIfNeeded(context: context)
@@ -478,7 +439,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         }
     }
 
-    private var isClosed: Bool {
+    var isClosed: Bool {
         if case .closed = mode { return true }
         return false
     }
@@ -496,7 +457,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         wroteSinceFlush = true
     }
 
-    private func flushIfNeeded(context: ChannelHandlerContext) {
+    func flushIfNeeded(context: ChannelHandlerContext) {
         guard wroteSinceFlush else { return }
         wroteSinceFlush = false
         context.flush()
@@ -512,45 +473,6 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0))).whenComplete { _ in
             channel.close(promise: nil)
-        }
-    }
-
-    /// Notes activity. One timer per session re-arms itself from `lastActivity` when it fires,
-    /// instead of a new timer per read: scheduling is a heap operation and an allocation.
-    private func armTimeout(context: ChannelHandlerContext) {
-        lastActivity = .now()
-        guard timeout == nil, !isClosed else { return }
-        scheduleTimeout(at: lastActivity + currentTimeout, context: context)
-    }
-
-    private var currentTimeout: TimeAmount {
-        switch mode {
-        case .data, .chunk, .discardChunk: configuration.dataTimeout
-        case .command, .committing, .awaitingTLS, .verifying, .closed: configuration.commandTimeout
-        }
-    }
-
-    private func scheduleTimeout(at deadline: NIODeadline, context: ChannelHandlerContext) {
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let boundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        timeout = context.eventLoop.scheduleTask(deadline: deadline) {
-            handler.value.timeoutFired(context: boundContext.value)
-        }
-    }
-
-    private func timeoutFired(context: ChannelHandlerContext) {
-        timeout = nil
-        guard !isClosed else { return }
-        let deadline = lastActivity + currentTimeout
-        if case .committing = mode {
-            // Waiting for our own storage is not the client's idleness.
-            scheduleTimeout(at: .now() + currentTimeout, context: context)
-        } else if deadline > .now() {
-            scheduleTimeout(at: deadline, context: context)
-        } else {
-            logger.info("session timed out")
-            run(session.timedOut(), context: context)
-            flushIfNeeded(context: context)
         }
     }
 }
