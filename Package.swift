@@ -156,6 +156,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RelayConfigTests", dependencies: ["RelayConfig"]),
+        .testTarget(name: "ListenerTests", dependencies: ["Listener"]),
         .testTarget(name: "DeliveryCoreTests", dependencies: ["DeliveryCore", "SMTPCore"]),
         .testTarget(name: "RelayDNSTests", dependencies: ["RelayDNS"]),
         .testTarget(

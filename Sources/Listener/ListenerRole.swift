@@ -23,6 +23,8 @@ public final class ListenerRole: Service {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let limiter: ConnectionLimiter
+    /// Failed AUTH per client address, across sessions (and across reloads).
+    private let authFailures = AuthFailureTracker()
     private let registry = SessionRegistry()
     private let sessionIDs = SessionIDGenerator()
     private let sink: SpoolMessageSink
@@ -162,10 +164,15 @@ public final class ListenerRole: Service {
     }
 
     /// Checks credentials against `users` on a global queue: crypt(3) takes tens of
-    /// milliseconds by design, which must never stall an event loop.
-    static func verifier(_ users: UsersFile) -> CredentialsVerifier {
+    /// milliseconds by design, which must never stall an event loop. An address with too many
+    /// recent failures fails at once, its password unchecked (`AuthFailureTracker`).
+    static func verifier(_ users: UsersFile, client: String, failures: AuthFailureTracker) -> CredentialsVerifier {
         { (user: String, password: String, done: @escaping @Sendable (Bool) -> Void) in
-            DispatchQueue.global().async { done(users.matches(user: user, password: password)) }
+            DispatchQueue.global().async {
+                let valid = failures.mayTry(client) && users.matches(user: user, password: password)
+                if !valid { failures.failed(client) }
+                done(valid)
+            }
         }
     }
 
@@ -274,7 +281,9 @@ public final class ListenerRole: Service {
         }
         let acceptDomains = configuration.relay.acceptDomains
         let tlsContext = tls.withLockedValue { $0 }
-        let verifyCredentials = users.withLockedValue { $0 }.map(Self.verifier)
+        let verifyCredentials = users.withLockedValue { $0 }.map {
+            Self.verifier($0, client: client?.ipAddress ?? "unknown", failures: authFailures)
+        }
         let installTLS = tlsContext.map(Self.tlsInstaller)
         let session = SMTPServerSession(
             configuration: SMTPServerSession.Configuration(

@@ -85,3 +85,33 @@ def test_a_bad_users_file_exits_78(relay_factory, certs, workdir):
     relay.hand_over()
     out = subprocess.run(relay.command("listener"), capture_output=True, text=True, timeout=20)
     assert out.returncode == 78 and f"{bad}:1: expected name:hash" in out.stderr
+
+
+def test_failures_are_limited_per_address_across_sessions(relay_factory, certs, users):
+    """Reconnecting does not reset a guesser: after 10 failures from one address, even the right
+    password fails from it, while another address is not affected (issue 13)."""
+    import threading
+    relay = relay_factory(config(certs, users))
+
+    def guess_three_times():
+        smtp = smtplib.SMTP("127.0.0.1", relay.port, timeout=30)
+        smtp.starttls(context=client_context())
+        smtp.ehlo("c.test")
+        for _ in range(3):
+            smtp.docmd("AUTH", "PLAIN AGFsaWNlAG5vcGU=")  # \0alice\0nope
+        smtp.close()  # the third failure ended the session (421): no QUIT
+
+    guessers = [threading.Thread(target=guess_three_times) for _ in range(4)]  # 12 failures
+    for thread in guessers:
+        thread.start()
+    for thread in guessers:
+        thread.join(timeout=60)
+
+    def login(source: str) -> int:
+        with smtplib.SMTP("127.0.0.1", relay.port, timeout=30, source_address=(source, 0)) as smtp:
+            smtp.starttls(context=client_context())
+            smtp.ehlo("c.test")
+            return smtp.docmd("AUTH", "PLAIN AGFsaWNlAHMzY3JldCBwYXNz")[0]  # \0alice\0s3cret pass
+
+    assert login("127.0.0.1") == 535
+    assert login("127.0.0.2") == 235
