@@ -110,10 +110,29 @@ public final class Spool: Sendable {
         } catch {
             throw .open("cannot open \(directory)/\(Self.databaseName): \(error)")
         }
+        // The file this process has open, by identity: deleted or replaced under a running relay,
+        // the name no longer leads to it, and a "committed" message would be in an inode nobody
+        // will ever read again (issue 13, hole 6). Checked before each message's insert.
+        let path = directory + "/" + Self.databaseName
+        let identity = Self.fileIdentity(path)
         writer = GroupCommitWriter(
-            name: "spool-writer", database: database, logger: logger, write: { try SpoolWrites.insert($0, into: $1) },
+            name: "spool-writer", database: database, logger: logger,
+            write: { message, db in
+                guard let identity, Self.fileIdentity(path) == identity else {
+                    logger.critical("the spool database was deleted or replaced; refusing mail until restarted", metadata: ["path": "\(path)"])
+                    throw SpoolError.write("\(path) is no longer the database this process opened")
+                }
+                try SpoolWrites.insert(message, into: db)
+            },
             finished: { $0.body.discard() }, onBatch: onBatch)
         writer.start()
+    }
+
+    /// Device and inode of the file at `path`, nil when there is none.
+    static func fileIdentity(_ path: String) -> [UInt64]? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return [UInt64(info.st_dev), UInt64(info.st_ino)]
     }
 
     /// Runs `body` holding an exclusive flock(2) on `path`, shared by every process.

@@ -82,3 +82,18 @@ def test_no_room_for_a_message_is_452_at_mail(relay_factory, raw, workdir):
         relay.stop()
     finally:
         subprocess.run(["umount", "-l", str(spool)], check=False)
+
+
+def test_a_spool_deleted_under_the_relay_gets_452_not_250(relay, raw):
+    """Deleted under a running listener, the database lives on as an unlinked inode: a 250 would
+    be a promise nobody can keep (issue 13, hole 6). The listener refuses and says why."""
+    c = raw(relay.port)
+    c.cmd("EHLO x")
+    assert send(c, 1_000)[0] == 250
+    for path in relay.spool_dir.iterdir():
+        if path.name.startswith("spool.sqlite"):
+            path.unlink()
+    code, lines = send(c, 1_000)
+    assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
+    assert "the spool database was deleted or replaced" in relay.log_text()
+    assert c.cmd("NOOP")[0] == 250
