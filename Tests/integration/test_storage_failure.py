@@ -8,6 +8,16 @@ import time
 import pytest
 
 
+@pytest.fixture
+def tiny_spool(workdir):
+    """A 3 MB tmpfs for the spool (mounting needs root, hence the skip marks), unmounted after."""
+    spool = workdir / "tiny"
+    spool.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(spool)], check=True)
+    yield spool
+    subprocess.run(["umount", "-l", str(spool)], check=False)
+
+
 def send(c, size: int) -> tuple[int, list[str]]:
     code, lines = c.cmd("MAIL FROM:<a@example.org>")
     if code != 250:
@@ -36,52 +46,40 @@ def test_locked_database_gives_452_then_recovers(relay, raw):
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="mounting a small tmpfs needs root")
-def test_full_disk_gives_452_never_250(relay_factory, raw, workdir):
-    spool = workdir / "tiny"
-    spool.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(spool)], check=True)
-    try:
-        # Small enough that MAIL's check for 1.5 × max_message_size lets messages through
-        # while the disk fills: the commit's own 452 is what this test holds.
-        relay = relay_factory('[limits]\nmax_message_size = "210KB"\n', spool_dir=spool)
-        c = raw(relay.port)
-        c.cmd("EHLO x")
-        accepted, refused = [], 0
-        for _ in range(40):
-            code, lines = send(c, 200_000)
-            if code == 250:
-                accepted.append(lines[0].rsplit(" ", 1)[1])
-            else:
-                assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
-                refused += 1
-        assert accepted and refused, (len(accepted), refused)
-        assert c.cmd("NOOP")[0] == 250  # the session goes on
-        stored = {m["queue_id"] for m in relay.messages()}
-        assert stored == set(accepted)  # every 250 stored, nothing refused half-stored
-        for qid in accepted:
-            assert len(relay.body(qid)) == relay.message(qid)["size"]
-        relay.stop()
-    finally:
-        subprocess.run(["umount", "-l", str(spool)], check=False)
+def test_full_disk_gives_452_never_250(relay_factory, raw, tiny_spool):
+    # Small enough that MAIL's check for 1.5 × max_message_size lets messages through
+    # while the disk fills: the commit's own 452 is what this test holds.
+    relay = relay_factory('[limits]\nmax_message_size = "210KB"\n', spool_dir=tiny_spool)
+    c = raw(relay.port)
+    c.cmd("EHLO x")
+    accepted, refused = [], 0
+    for _ in range(40):
+        code, lines = send(c, 200_000)
+        if code == 250:
+            accepted.append(lines[0].rsplit(" ", 1)[1])
+        else:
+            assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
+            refused += 1
+    assert accepted and refused, (len(accepted), refused)
+    assert c.cmd("NOOP")[0] == 250  # the session goes on
+    stored = {m["queue_id"] for m in relay.messages()}
+    assert stored == set(accepted)  # every 250 stored, nothing refused half-stored
+    for qid in accepted:
+        assert len(relay.body(qid)) == relay.message(qid)["size"]
+    relay.stop()
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or shutil.which("mount") is None, reason="mounting a small tmpfs needs root")
-def test_no_room_for_a_message_is_452_at_mail(relay_factory, raw, workdir):
+def test_no_room_for_a_message_is_452_at_mail(relay_factory, raw, tiny_spool):
     """Postfix's rule: without room for 1.5 × max_message_size, MAIL gets 452 4.3.1 at once,
     instead of 250, 354 and a 452 only after the whole message (issue 13, hole 10)."""
-    spool = workdir / "tiny"
-    spool.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(spool)], check=True)
-    try:
-        relay = relay_factory('[limits]\nmax_message_size = "5MB"\n', spool_dir=spool)
-        c = raw(relay.port)
-        c.cmd("EHLO x")
-        code, lines = c.cmd("MAIL FROM:<a@example.org> SIZE=1000")
-        assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
-        assert c.cmd("NOOP")[0] == 250  # the session goes on
-        relay.stop()
-    finally:
-        subprocess.run(["umount", "-l", str(spool)], check=False)
+    relay = relay_factory('[limits]\nmax_message_size = "5MB"\n', spool_dir=tiny_spool)
+    c = raw(relay.port)
+    c.cmd("EHLO x")
+    code, lines = c.cmd("MAIL FROM:<a@example.org> SIZE=1000")
+    assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
+    assert c.cmd("NOOP")[0] == 250  # the session goes on
+    relay.stop()
 
 
 def test_a_spool_deleted_under_the_relay_gets_452_not_250(relay, raw):
