@@ -19,10 +19,19 @@ public struct TOMLParseIsolation: Sendable {
         self.arguments = arguments
     }
 
-    /// This very executable (as `/proc/self/exe` names it) running `arguments`.
-    public static func thisExecutable(arguments: [String]) -> TOMLParseIsolation {
+    /// The hidden subcommand, in relayd and relayctl alike, that runs ``runChild()``.
+    public static let childCommand = "parse-toml"
+
+    /// This very executable (as `/proc/self/exe` names it) running ``childCommand``.
+    public static func thisExecutable() -> TOMLParseIsolation {
         let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return TOMLParseIsolation(executable: path, arguments: arguments)
+        return TOMLParseIsolation(executable: path, arguments: [childCommand])
+    }
+
+    /// The child's side: parses standard input as TOML and returns, whatever the text; only an
+    /// abort inside the parser ends the process.
+    public static func runChild() {
+        RelayConfiguration.parseTOMLOnly(String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self))
     }
 
     /// The line at which the parser aborts: the first line whose prefix of the text makes it

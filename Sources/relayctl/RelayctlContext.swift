@@ -16,7 +16,7 @@ struct RelayctlOptions: ParsableArguments {
     func configuration() throws -> RelayConfiguration {
         let path = configPath ?? ProcessInfo.processInfo.environment["RELAYD_CONFIG"] ?? "/etc/relayd/relayd.conf"
         do {
-            return try RelayConfiguration.load(path: path, isolation: ParseTOMLCommand.isolation)
+            return try RelayConfiguration.load(path: path, isolation: .thisExecutable())
         } catch {
             fail("\(error)", code: 78)
         }

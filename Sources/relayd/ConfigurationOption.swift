@@ -14,7 +14,7 @@ struct ConfigurationOption: ParsableArguments {
 
     /// TOML is parsed by `relayd parse-toml` first, where an abort of the parser cannot take a
     /// running daemon (or check-config) with it.
-    static let isolation = TOMLParseIsolation.thisExecutable(arguments: [ParseTOMLCommand.name])
+    static let isolation = TOMLParseIsolation.thisExecutable()
 
     /// Loads the configuration, or prints the error and exits 78 (EX_CONFIG).
     func load() throws -> RelayConfiguration {
