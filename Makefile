@@ -17,7 +17,7 @@ PY_MODULES   := pytest dnslib cryptography
 PYTHON     ?= /usr/bin/python3
 CONFIG     ?= packaging/dev/relayd.conf
 
-.PHONY: run test deps build build-release unit integration lint-man bench deb clean
+.PHONY: run test deps build build-release unit integration lint-man bench deb clean fuzz
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -66,6 +66,15 @@ test: build
 	$(SWIFT) test --disable-xctest
 	bash packaging/debian/build-deb.sh
 	RELAY_DEB=$(CURDIR)/.build-deb/relayd.deb $(PYTHON) -m pytest -q -p no:cacheprovider Tests/integration Tests/package
+	Fuzz/run $(FUZZ_TEST_SECONDS)
+
+# The libFuzzer targets (Fuzz/README.md): each runs FUZZ_SECONDS, or FUZZ_TEST_SECONDS in `make
+# test`; FUZZ_TARGETS picks some. A finding fails the target and names the file that replays it.
+FUZZ_SECONDS      ?= 1800
+FUZZ_TEST_SECONDS ?= 20
+FUZZ_TARGETS      ?=
+fuzz: deps
+	Fuzz/run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: build-release
 	$(PYTHON) Benchmarks/bench.py

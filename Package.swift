@@ -166,3 +166,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// The libFuzzer targets (Fuzz/, `make fuzz`): only with RELAY_FUZZ set, for they link no `main`
+// of their own and build only with `--sanitize fuzzer`.
+if Context.environment["RELAY_FUZZ"] != nil {
+    package.products.append(.executable(name: "relay-fuzz", targets: ["relay-fuzz"]))
+    package.targets.append(
+        .executableTarget(
+            name: "relay-fuzz",
+            dependencies: ["SMTPCore", "RelayDNS", "RelayConfig", "Control", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/relay-fuzz"))
+}

@@ -48,7 +48,7 @@ public struct ControlClient: Sendable {
             response += chunk[..<count]
         }
         guard let end = response.firstIndex(of: UInt8(ascii: "\n")),
-            let decoded = try? JSONDecoder().decode(ControlResponse.self, from: Data(response[..<end]))
+            let decoded = ControlProtocol.decodeResponse(Array(response[..<end]))
         else { throw ControlError(code: "bad_request", message: "no valid response from \(path)") }
         return decoded
     }

@@ -10,6 +10,27 @@ public enum ControlProtocol {
     public static let maximumLineLength = 64 * 1024
     /// The socket's file name inside `run_dir`.
     public static let socketName = "control.sock"
+
+    /// The server's reading of one request line (without its LF): the request, or the error the
+    /// client is answered with. Any octets at all give one or the other (fuzzed: `make fuzz`).
+    public static func decodeRequest(_ line: [UInt8]) -> Result<ControlRequest, ControlError> {
+        guard line.count <= maximumLineLength else {
+            return .failure(ControlError(code: "bad_request", message: "request longer than \(maximumLineLength) octets"))
+        }
+        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) else {
+            return .failure(
+                ControlError(code: "bad_request", message: "not a control request (a JSON object with version, command, arguments)"))
+        }
+        guard request.version == version else {
+            return .failure(ControlError(code: "version", message: "protocol version \(request.version) is not \(version)"))
+        }
+        return .success(request)
+    }
+
+    /// The client's reading of one response line (without its LF); nil when it is not one.
+    public static func decodeResponse(_ line: [UInt8]) -> ControlResponse? {
+        try? JSONDecoder().decode(ControlResponse.self, from: Data(line))
+    }
 }
 
 public struct ControlRequest: Codable, Sendable, Hashable {

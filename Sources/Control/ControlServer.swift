@@ -104,16 +104,10 @@ public final class ControlServer: @unchecked Sendable {
     }
 
     private func answer(_ line: [UInt8]) -> ControlResponse {
-        guard line.count <= ControlProtocol.maximumLineLength else {
-            return .failure("bad_request", "request longer than \(ControlProtocol.maximumLineLength) octets")
+        switch ControlProtocol.decodeRequest(line) {
+        case .success(let request): return handler(request)
+        case .failure(let error): return ControlResponse(version: ControlProtocol.version, ok: false, result: nil, error: error)
         }
-        guard let request = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) else {
-            return .failure("bad_request", "not a control request (a JSON object with version, command, arguments)")
-        }
-        guard request.version == ControlProtocol.version else {
-            return .failure("version", "protocol version \(request.version) is not \(ControlProtocol.version)")
-        }
-        return handler(request)
     }
 
     /// Reads one line. - Returns: nil at end of input, on error, or after refusing an oversized
