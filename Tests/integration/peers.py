@@ -83,9 +83,11 @@ class Upstream:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, script: dict | None = None,
                  extensions=("PIPELINING", "8BITMIME", "SMTPUTF8", "DSN", "SIZE 100000000", "ENHANCEDSTATUSCODES"),
-                 tls=None, implicit_tls=False):
+                 tls=None, implicit_tls=False, on_message=None):
         """`tls`: an ssl.SSLContext (server side) to offer STARTTLS with, or to speak TLS from the
-        first byte when `implicit_tls`."""
+        first byte when `implicit_tls`. `on_message`: called with each accepted transaction
+        instead of recording it (a counting sink that keeps no text)."""
+        self.on_message = on_message
         self.script = script or {}
         self.tls = tls
         self.implicit_tls = implicit_tls
@@ -223,7 +225,10 @@ class Upstream:
                 dot = self.reply_for("dot", ",".join(transaction["accepted"]), "250 2.0.0 Ok: queued\r\n")
                 if dot is not None and dot.startswith("2"):
                     with self.lock:
-                        self.transactions.append(transaction)
+                        if self.on_message:
+                            self.on_message(transaction)
+                        else:
+                            self.transactions.append(transaction)
                 send(dot)
                 if dot is None:
                     return  # lose the reply: close without answering
