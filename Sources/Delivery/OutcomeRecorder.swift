@@ -14,8 +14,7 @@ struct OutcomeRecorder: Sendable {
         do {
             try await store.record(record)
         } catch {
-            // The recipients stay active; the next start makes them due again (a possible duplicate).
-            logger.error("cannot record outcomes", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
+            keep(.outcomes(record), error: error, queueID: message.queueID)
         }
         return unreachableUntil
     }
@@ -26,11 +25,34 @@ struct OutcomeRecorder: Sendable {
         do {
             try store.recordNow(record)
         } catch {
-            logger.error("cannot record outcomes", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
+            keep(.outcomes(record), error: error, queueID: message.queueID)
+        }
+    }
+
+    /// Gives claimed recipients back to the queue, or keeps the give-back for later.
+    func release(_ recipientIDs: [Int64], nextAttempt: Double) {
+        guard !recipientIDs.isEmpty else { return }
+        do {
+            try store.release(recipientIDs, nextAttempt: nextAttempt)
+        } catch {
+            keep(.release(recipientIDs, nextAttempt: nextAttempt), error: error, queueID: nil)
+        }
+    }
+
+    /// A write the spool refused: kept and retried (see ``UnrecordedOutcomes``).
+    private func keep(_ write: UnrecordedOutcomes.Write, error: any Error, queueID: String?) {
+        let first = unrecorded.keep(write, error: error)
+        metrics?.unrecordedOutcomes.set(Double(unrecorded.count))
+        let metadata: Logger.Metadata = ["id": "\(queueID ?? "-")", "reason": "\(error)"]
+        if first {
+            logger.critical("cannot record delivery outcomes in the spool; deliveries stop until they are recorded", metadata: metadata)
+        } else {
+            logger.error("cannot record delivery outcomes", metadata: metadata)
         }
     }
 
     let store: DeliveryStore
+    let unrecorded: UnrecordedOutcomes
     let policy: RetryPolicy
     /// `[delivery] delay_warning` in seconds; nil disables warnings.
     let delayWarning: Double?

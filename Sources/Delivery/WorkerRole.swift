@@ -25,6 +25,7 @@ public final class WorkerRole: Service {
     private let shuttingDown = NIOLockedValueBox(false)
     private let spoolReads = NIOLockedValueBox(SpoolReadTrigger())
     private let pauses: PauseFile
+    private let unrecorded = UnrecordedOutcomes()
 
     /// How often the spool is checked when nothing else wakes the scheduler.
     static let pollInterval = TimeAmount.milliseconds(500)
@@ -87,7 +88,7 @@ public final class WorkerRole: Service {
             minimumBackoff: configuration.delivery.minBackoff.seconds, maximumBackoff: configuration.delivery.maxBackoff.seconds,
             maximumLifetime: configuration.delivery.maxQueueLifetime.seconds)
         let recorder = OutcomeRecorder(
-            store: store, policy: policy, delayWarning: configuration.delivery.delayWarning?.seconds, logger: logger,
+            store: store, unrecorded: unrecorded, policy: policy, delayWarning: configuration.delivery.delayWarning?.seconds, logger: logger,
             bounces: BounceFactory(hostname: configuration.hostname, postmaster: configuration.postmasterAddress, spool: spool),
             metrics: metrics)
         let started = Date().timeIntervalSince1970
@@ -114,6 +115,10 @@ public final class WorkerRole: Service {
                     var jobs: [DeliveryJob] = []
                     var pause = Self.pollInterval
                     do {
+                        guard recordKeptOutcomes(store) else {
+                            await wake.wait(timeout: Self.unrecordedRetryInterval, on: group.next())
+                            continue
+                        }
                         let read: Bool
                         (jobs, read) = try plan(store: store)
                         // Only an idle pass that has just read the spool needs to know when the
@@ -146,6 +151,22 @@ public final class WorkerRole: Service {
             wake.signal()
         }
         logger.notice("worker stopped")
+    }
+
+    /// How often writes the spool refused are tried again, deliveries stopped meanwhile.
+    static let unrecordedRetryInterval = TimeAmount.seconds(1)
+
+    /// Writes what the spool refused earlier. - Returns: whether nothing is left, so deliveries
+    /// may go on.
+    private func recordKeptOutcomes(_ store: DeliveryStore) -> Bool {
+        guard unrecorded.count > 0 else { return true }
+        let (written, left) = unrecorded.retry(store)
+        metrics?.unrecordedOutcomes.set(Double(left))
+        if left == 0 {
+            logger.notice("delivery outcomes recorded after a storage failure; deliveries resume", metadata: ["written": "\(written)"])
+            spoolChanged()
+        }
+        return left == 0
     }
 
     /// Messages one delivery job carries to its destination, one after another over the same
@@ -189,6 +210,7 @@ public final class WorkerRole: Service {
                     "pid": "\(getpid())", "up_since": "\(Int(started))", "deliveries_in_flight": "\(state.total)",
                     "paused": state.pausedAll ? "1" : "0",
                     "paused_destinations": state.pausedDomains.sorted().joined(separator: ","),
+                    "unrecorded_outcomes": "\(unrecorded.count)", "storage_error": unrecorded.lastError ?? "",
                 ])
             case "pause", "resume":
                 let pausing = request.command == "pause"
@@ -348,7 +370,7 @@ public final class WorkerRole: Service {
                 body = try message.text ?? store.bodyChunks(messageID: message.id)
             } catch {
                 logger.error("cannot read message text", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
-                try? store.release(message.recipients.map(\.id), nextAttempt: Date().timeIntervalSince1970 + 60)
+                recorder.release(message.recipients.map(\.id), nextAttempt: Date().timeIntervalSince1970 + 60)
                 continue
             }
             let (previous, current) = await agent.deliver(
@@ -369,7 +391,7 @@ public final class WorkerRole: Service {
                     // back the rest of this job without counting an attempt.
                     scheduler.withLockedValue { $0.backOff(job.destination, until: retry) }
                     let rest = job.messages.dropFirst(index + 1).flatMap { $0.recipients.map(\.id) }
-                    try? store.release(rest, nextAttempt: retry)
+                    recorder.release(rest, nextAttempt: retry)
                     return true
                 }
             }

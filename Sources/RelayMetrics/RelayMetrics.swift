@@ -44,6 +44,11 @@ public final class RelayMetrics: Sendable {
             descriptor: name("delivery", "seconds", "Time from arrival to delivery"),
             buckets: [.milliseconds(100), .seconds(1), .seconds(10), .seconds(60), .seconds(600), .seconds(3600), .seconds(86400)])
     }
+    /// Outcomes and give-backs the worker could not write to the spool; deliveries stop while
+    /// it is above 0 (issue 13, hole 3).
+    public var unrecordedOutcomes: Gauge {
+        registry.makeGauge(descriptor: name("unrecorded", "outcomes", "Delivery outcomes the spool refused, kept in memory and retried; deliveries stop meanwhile"))
+    }
     public var oldestMessageSeconds: Gauge {
         registry.makeGauge(descriptor: name("queue_oldest_message", "seconds", "Age of the oldest message in the queue"))
     }

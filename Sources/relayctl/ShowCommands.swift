@@ -69,6 +69,8 @@ struct StatusCommand: ParsableCommand {
             object["worker"] = [
                 "pid": worker?.pid ?? NSNull(), "up_since": worker?.upSince ?? NSNull(), "paused": worker?.paused ?? false,
                 "paused_destinations": worker?.pausedDestinations ?? [], "deliveries_in_flight": worker?.inFlight ?? 0,
+                "unrecorded_outcomes": worker?.unrecordedOutcomes ?? 0,
+                "storage_error": worker?.storageError ?? NSNull(),
             ] as [String: Any]
             print(QueueJSON.encode(object))
             return
@@ -77,6 +79,9 @@ struct StatusCommand: ParsableCommand {
         if let worker {
             let paused = worker.paused ? ", delivery paused" : worker.pausedDestinations.isEmpty ? "" : ", paused for \(worker.pausedDestinations.joined(separator: " "))"
             print("worker:    up, pid \(worker.pid), \(worker.inFlight) deliveries in flight\(paused)")
+            if worker.unrecordedOutcomes > 0 {
+                print("           delivery stopped: \(worker.unrecordedOutcomes) outcome(s) the spool refused, retried every second (\(worker.storageError ?? "storage error"))")
+            }
         } else {
             print("worker:    down")
         }
@@ -134,6 +139,9 @@ enum ControlStatus {
         var paused: Bool
         var pausedDestinations: [String]
         var inFlight: Int
+        /// Outcomes the spool refused; deliveries stop while there are any.
+        var unrecordedOutcomes: Int
+        var storageError: String?
     }
 
     static func worker(_ options: RelayctlOptions) throws -> Worker? {
@@ -142,7 +150,9 @@ enum ControlStatus {
         return Worker(
             pid: pid, upSince: result["up_since"].flatMap(Int.init) ?? 0, paused: result["paused"] == "1",
             pausedDestinations: (result["paused_destinations"] ?? "").split(separator: ",").map(String.init),
-            inFlight: result["deliveries_in_flight"].flatMap(Int.init) ?? 0)
+            inFlight: result["deliveries_in_flight"].flatMap(Int.init) ?? 0,
+            unrecordedOutcomes: result["unrecorded_outcomes"].flatMap(Int.init) ?? 0,
+            storageError: result["storage_error"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// The listener's status file, if the listener is up.

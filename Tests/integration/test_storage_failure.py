@@ -95,3 +95,80 @@ def test_a_spool_deleted_under_the_relay_gets_452_not_250(relay, raw):
     assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
     assert "the spool database was deleted or replaced" in relay.log_text()
     assert c.cmd("NOOP")[0] == 250
+
+
+def fill(directory) -> "Path":
+    """A file that takes every free block of `directory`'s file system."""
+    filler = directory / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_outcomes_a_full_spool_refuses_are_kept_and_written_when_space_returns(relay_factory, tiny_spool):
+    """Hole 3: the worker delivered, then could not write the outcome (SQLITE_FULL). It keeps
+    the outcome, starts no delivery, says so in status and metrics, writes it once space is
+    back, and a restart then delivers nothing twice."""
+    import json
+    import threading
+    import urllib.request
+
+    from conftest import RELAYCTL, free_port, wait_until
+    from peers import Upstream
+
+    release = threading.Event()
+    up = Upstream(script={"dot": lambda accepted, _: release.wait(60) and "250 2.0.0 Ok: queued\r\n"})
+    metrics_port = free_port()
+    relay = relay_factory(
+        f'[metrics]\naddress = "127.0.0.1:{metrics_port}"\n[limits]\nmax_message_size = "100KB"\n'
+        f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n', spool_dir=tiny_spool)
+    relay.start_worker()
+    filler = None
+    try:
+        import smtplib
+        with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
+            smtp.sendmail("a@example.org", ["b@example.com"], b"Subject: once\r\n\r\nonly once\r\n")
+        wait_until(lambda: up.mail_attempts == 1, 30, "the worker to be in the transaction")
+        # The WAL emptied, then the disk filled: the outcome's commit needs a block it cannot get.
+        with sqlite3.connect(tiny_spool / "spool.sqlite", timeout=30) as conn:
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            assert busy == 0
+        filler = fill(tiny_spool)
+        release.set()
+        relay.wait_until(lambda: "deliveries stop until they are recorded" in relay.worker_log_text(), 30,
+                         "the worker to keep the outcome")
+        assert len(up.wait_for(1)) == 1
+
+        def status():
+            out = subprocess.run([str(RELAYCTL), "status", "--json", "-c", str(relay.config)],
+                                 capture_output=True, text=True, timeout=30)
+            return json.loads(out.stdout)["worker"]
+        worker = status()
+        assert worker["unrecorded_outcomes"] == 1 and "full" in worker["storage_error"].lower(), worker
+        text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read().decode()
+        assert "relay_unrecorded_outcomes 1" in text.replace(".0", "")
+        human = subprocess.run([str(RELAYCTL), "status", "-c", str(relay.config)], capture_output=True, text=True).stdout
+        assert "delivery stopped: 1 outcome(s) the spool refused" in human
+
+        # Meanwhile the spool still calls the recipient active, as it was when claimed.
+        assert [r["state"] for r in relay.db().execute("SELECT state FROM recipients")] == ["active"]
+        filler.unlink()
+        filler = None
+        relay.wait_until(lambda: "deliveries resume" in relay.worker_log_text(), 30, "the outcome to be written")
+        assert relay.messages() == []  # delivered to every recipient: gone from the spool
+        assert status()["unrecorded_outcomes"] == 0
+        # A restart finds nothing to deliver again.
+        relay.stop_worker()
+        relay.start_worker()
+        time.sleep(2)
+        assert len(up.transactions) == 1
+    finally:
+        release.set()
+        if filler:
+            filler.unlink()
+        up.stop()
