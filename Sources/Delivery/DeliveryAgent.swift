@@ -18,6 +18,14 @@ struct Destination: Hashable, Sendable, CustomStringConvertible {
 
     var kind: Kind
 
+    /// What a loop bounce names: the domain, or the route's hosts.
+    func mailDomain(_ configuration: RelayConfiguration) -> String {
+        switch kind {
+        case .mx(let domain): domain
+        case .route(let index): configuration.routes[index].hosts.map(\.description).joined(separator: ", ")
+        }
+    }
+
     /// The key that groups recipients and counts concurrency.
     var description: String {
         switch kind {
@@ -76,6 +84,9 @@ struct DeliveryAgent: Sendable {
     let cache: ConnectionCache
     let logger: Logger
     let tlsContexts: TLSContextCache
+    /// This host's interface addresses, read at start: an MX host at one of them on a
+    /// listener's port is this relay (`MailLoop`).
+    let localAddresses: [IPAddress]
 
     /// Delivers one message, after settling the end of an earlier one held back on a connection
     /// (see `SMTPDeliverySession.send(message:recipients:body:after:hold:)`); with `hold`, this
@@ -124,7 +135,10 @@ struct DeliveryAgent: Sendable {
         case .failure(.temporary(let reason)):
             return (previous, .done(all(.deferred(status: "4.4.3"), reason)))
         case .success(let list):
-            targets = list
+            targets = MailLoop.hostsBeforeSelf(list) { isOwnListener($0.address, port: $0.port) }
+            if targets.isEmpty {
+                return (previous, .done(all(.bounced(status: MailLoop.status), MailLoop.reason(destination.mailDomain(configuration)))))
+            }
         }
 
         var lastError = "no host to try"
@@ -157,6 +171,11 @@ struct DeliveryAgent: Sendable {
                         break
                     }
                     uses = 0
+                    if MailLoop.announces(configuration.hostname, greeting: session.greeting, ehlo: session.ehloReply) {
+                        await session.quit()
+                        let reason = MailLoop.reason(destination.mailDomain(configuration)) + " (\(session.relay) greets as \(configuration.hostname))"
+                        return (previous, .done(all(.bounced(status: MailLoop.status), reason, relay: session.relay)))
+                    }
                     if credentials != nil && !session.encrypted && policy != .none {
                         // Credentials never cross the wire in plaintext unless the route says tls = "none".
                         await session.quit()
@@ -322,6 +341,12 @@ struct DeliveryAgent: Sendable {
             if targets.isEmpty { return .failure(.temporary(reason: temporary ?? "no usable route host")) }
         }
         return .success(targets)
+    }
+
+    /// Whether `address`:`port` is one of this relay's listeners.
+    private func isOwnListener(_ address: String, port: Int) -> Bool {
+        guard let ip = IPAddress(address) else { return false }
+        return configuration.listeners.contains { $0.address.receives(ip, port: port, localAddresses: localAddresses) }
     }
 
     /// Reads `username` and the first line of `password_file`.

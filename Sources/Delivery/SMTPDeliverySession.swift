@@ -72,12 +72,18 @@ final class SMTPDeliverySession: Sendable {
     let remoteName: String
     /// The conversation runs over TLS.
     let encrypted: Bool
+    /// The server's greeting and its first EHLO reply (nil after HELO), which name it: a name
+    /// that is ours means the mail loops (`MailLoop`).
+    let greeting: SMTPReply
+    let ehloReply: SMTPReply?
     private let timeouts: SMTPClientTimeouts
 
     private init(
         connection: SMTPClientConnection, capabilities: SMTPServerCapabilities, relay: String, remoteName: String,
-        encrypted: Bool, timeouts: SMTPClientTimeouts
+        encrypted: Bool, greeting: SMTPReply, ehloReply: SMTPReply?, timeouts: SMTPClientTimeouts
     ) {
+        self.greeting = greeting
+        self.ehloReply = ehloReply
         self.encrypted = encrypted
         self.connection = connection
         self.capabilities = capabilities
@@ -104,7 +110,8 @@ final class SMTPDeliverySession: Sendable {
             guard greeting.code == 220 else {
                 throw SMTPClientError(.protocolViolation, "\(relay) greeted with \(ReplyOutcome.text(of: greeting))")
             }
-            var capabilities = try await hello(connection, heloName: heloName, relay: relay, timeouts: timeouts)
+            let (ehloReply, firstCapabilities) = try await hello(connection, heloName: heloName, relay: relay, timeouts: timeouts)
+            var capabilities = firstCapabilities
             var encrypted = tls.implicit
             if !encrypted && tls.policy != .none, let install = tls.install {
                 if capabilities.startTLS {
@@ -115,7 +122,7 @@ final class SMTPDeliverySession: Sendable {
                         try await connection.startTLS(install: install, timeout: timeouts.command)
                         encrypted = true
                         // RFC 3207 §4.2: forget what was learnt before TLS, say EHLO again.
-                        capabilities = try await hello(connection, heloName: heloName, relay: relay, timeouts: timeouts)
+                        capabilities = try await hello(connection, heloName: heloName, relay: relay, timeouts: timeouts).capabilities
                     } else if tls.policy != .opportunistic {
                         throw SMTPClientError(.protocolViolation, "\(relay) refused STARTTLS: \(ReplyOutcome.text(of: ready))")
                     }
@@ -125,26 +132,26 @@ final class SMTPDeliverySession: Sendable {
             }
             return SMTPDeliverySession(
                 connection: connection, capabilities: capabilities, relay: relay, remoteName: hostName,
-                encrypted: encrypted, timeouts: timeouts)
+                encrypted: encrypted, greeting: greeting, ehloReply: ehloReply, timeouts: timeouts)
         } catch {
             await connection.close()
             throw error
         }
     }
 
-    /// EHLO, falling back to HELO. - Returns: what the server offers.
+    /// EHLO, falling back to HELO. - Returns: the EHLO reply (nil after HELO) and what the server offers.
     private static func hello(
         _ connection: SMTPClientConnection, heloName: String, relay: String, timeouts: SMTPClientTimeouts
-    ) async throws(SMTPClientError) -> SMTPServerCapabilities {
+    ) async throws(SMTPClientError) -> (ehlo: SMTPReply?, capabilities: SMTPServerCapabilities) {
         try await connection.send("EHLO \(heloName)")
         let ehlo = try await connection.reply(timeout: timeouts.command)
-        if ehlo.code == 250 { return SMTPServerCapabilities(ehloReply: ehlo) }
+        if ehlo.code == 250 { return (ehlo, SMTPServerCapabilities(ehloReply: ehlo)) }
         try await connection.send("HELO \(heloName)")
         let helo = try await connection.reply(timeout: timeouts.command)
         guard helo.code == 250 else {
             throw SMTPClientError(.protocolViolation, "\(relay) refused HELO: \(ReplyOutcome.text(of: helo))")
         }
-        return SMTPServerCapabilities()
+        return (nil, SMTPServerCapabilities())
     }
 
     /// Sends one message to `recipients`; the end of an earlier message held back on this

@@ -83,7 +83,7 @@ public final class WorkerRole: Service {
         let cache = ConnectionCache()
         let agent = DeliveryAgent(
             configuration: configuration, mx: MXResolver(resolver: resolver), group: group, cache: cache, logger: logger,
-            tlsContexts: TLSContextCache())
+            tlsContexts: TLSContextCache(), localAddresses: LocalAddresses.current())
         let policy = RetryPolicy(
             minimumBackoff: configuration.delivery.minBackoff.seconds, maximumBackoff: configuration.delivery.maxBackoff.seconds,
             maximumLifetime: configuration.delivery.maxQueueLifetime.seconds)

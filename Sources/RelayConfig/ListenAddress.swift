@@ -26,6 +26,22 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         return covers(other) || other.covers(self)
     }
 
+    /// Whether a connection to `address`:`port` would reach this listener: the same port, and
+    /// its own address, or any of the host's `localAddresses` (loopback always) when it binds
+    /// a wildcard. A listener bound to a name counts for loopback when the name is `localhost`.
+    public func receives(_ address: IPAddress, port: Int, localAddresses: [IPAddress]) -> Bool {
+        guard self.port == port, port != 0 else { return false }
+        let target = address.unmappedIPv4 ?? address
+        let loopback = target.isIPv4 ? target.bytes[0] == 127 : target.bytes == [UInt8](repeating: 0, count: 15) + [1]
+        guard let bound = IPAddress(host) else { return host.lowercased() == "localhost" && loopback }
+        if bound.bytes.allSatisfy({ $0 == 0 }) {
+            // 0.0.0.0 takes IPv4 only; :: takes both families (Linux binds it dual-stack).
+            guard !bound.isIPv4 || target.isIPv4 else { return false }
+            return loopback || localAddresses.contains { ($0.unmappedIPv4 ?? $0) == target }
+        }
+        return (bound.unmappedIPv4 ?? bound) == target
+    }
+
     /// A wildcard address covers the other: `::` every address (Linux binds it dual-stack),
     /// `0.0.0.0` every IPv4 address (and a host name, which may resolve to one).
     private func covers(_ other: ListenAddress) -> Bool {

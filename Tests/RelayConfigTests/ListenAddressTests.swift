@@ -44,4 +44,26 @@ import Testing
     func refuses(text: String) {
         #expect(throws: ConfigurationError.self) { try ListenAddress(parsing: text) }
     }
+
+    /// An MX or route host that is one of our listeners is a mail loop (issue 13, hole 8).
+    @Test(arguments: [
+        ("127.0.0.1:25", "127.0.0.1", 25, true),
+        ("127.0.0.1:25", "127.0.0.1", 2525, false),
+        ("127.0.0.1:25", "127.0.0.2", 25, false),
+        ("0.0.0.0:25", "127.0.0.2", 25, true),  // loopback, always ours
+        ("0.0.0.0:25", "192.0.2.10", 25, true),  // one of the host's own addresses
+        ("0.0.0.0:25", "192.0.2.11", 25, false),
+        ("0.0.0.0:25", "::1", 25, false),  // 0.0.0.0 takes IPv4 only
+        ("[::]:25", "::1", 25, true),
+        ("[::]:25", "192.0.2.10", 25, true),  // dual-stack
+        ("[::1]:25", "::ffff:127.0.0.1", 25, false),
+        ("[::]:25", "2001:db8::1", 25, true),
+        ("localhost:25", "127.0.0.1", 25, true),
+        ("localhost:25", "192.0.2.10", 25, false),
+        ("127.0.0.1:0", "127.0.0.1", 0, false),
+    ])
+    func receives(_ listener: String, _ address: String, _ port: Int, _ expected: Bool) throws {
+        let local = [IPAddress("192.0.2.10")!, IPAddress("2001:db8::1")!]
+        #expect(try ListenAddress(parsing: listener).receives(IPAddress(address)!, port: port, localAddresses: local) == expected)
+    }
 }

@@ -415,3 +415,48 @@ def test_malformed_dns_answer_defers(relay_factory, dns):
     assert rows[0]["state"] == "deferred" and rows[0]["last_dsn"] == "4.4.3", dict(rows[0])
     assert "cut.example.test" in rows[0]["last_reply"]
     assert relay.worker.poll() is None
+
+
+def test_an_mx_that_is_this_relay_bounces_5_4_6_at_the_first_hop(relay_factory, upstream, dns):
+    """Hole 8: the MX for a domain is this relay's own listener (127.0.0.1 on its port): bounced
+    at once with Postfix's "loops back to myself", no connection to itself. A backup MX record
+    for us after a better one leaves only the better one to try."""
+    up = upstream()  # receives the bounces: the sender's domain routes here
+    relay = relay_factory(start=False)
+    better = upstream(host="127.0.0.5", port=relay.port)  # MX hosts are tried on mx_port, ours
+    zone = dns({
+        "loop.example.test": [("MX", (10, "self.example.test"))],
+        "backup.example.test": [("MX", (10, "primary.example.test")), ("MX", (20, "self.example.test"))],
+        "self.example.test": [("A", "127.0.0.1")],
+        "primary.example.test": [("A", "127.0.0.5")],
+    })
+    relay.extra = (mx_config(zone.port, relay.port) +
+                   f'[[route]]\ndomains = ["sender.test"]\nhosts = ["[127.0.0.1]:{up.port}"]\n')
+    relay.write_config()
+    relay.start()
+    relay.start_worker()
+    send(relay, "a@sender.test", ["x@loop.example.test"])
+    [bounce] = up.wait_for(1)
+    assert b"Status: 5.4.6" in bounce["data"]
+    assert b"mail for loop.example.test loops back to myself" in bounce["data"]
+    # The listener received only the test's message: the worker never connected to it (the
+    # bounce is queued by the worker itself).
+    assert relay.log_text().count("event=queued") == 1
+    # As a backup MX, the relay passes mail on to the better MX only.
+    send(relay, "a@sender.test", ["y@backup.example.test"])
+    [t] = better.wait_for(1)
+    assert t["accepted"] == ["y@backup.example.test"]
+
+
+def test_a_server_that_greets_with_our_hostname_is_a_loop(relay_factory, upstream):
+    """Hole 8: the host answers as this relay (its greeting names our hostname): 5.4.6, no MAIL."""
+    looping = upstream(script={"greeting": "220 relay.test ESMTP Relay\r\n"})
+    up = upstream()
+    relay = relay_factory(
+        f'[[route]]\ndomains = ["loop.example.test"]\nhosts = ["[127.0.0.1]:{looping.port}"]\n'
+        f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{up.port}"]\n')
+    relay.start_worker()
+    send(relay, "a@sender.test", ["x@loop.example.test"])
+    [bounce] = up.wait_for(1)
+    assert b"Status: 5.4.6" in bounce["data"] and b"loops back to myself" in bounce["data"]
+    assert looping.mail_attempts == 0
