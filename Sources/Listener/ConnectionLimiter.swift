@@ -40,4 +40,24 @@ final class ConnectionLimiter: Sendable {
     }
 
     var total: Int { counts.withLock { $0.total } }
+
+    /// Four fifths of `max_connections` are taken: session timeouts are cut then (Postfix's
+    /// stress mode), so that clients holding slots idle, or dripping bytes, give them up soon.
+    var underStress: Bool { counts.withLock { $0.total * 5 >= maximumTotal * 4 } }
+
+    private let stressReported = Mutex(false)
+
+    /// Whether stress began since the last call (it ends below three fifths), so that it is
+    /// logged once per episode.
+    func stressBegan() -> Bool {
+        let (total, stressed) = counts.withLock { ($0.total, $0.total * 5 >= maximumTotal * 4) }
+        return stressReported.withLock { reported in
+            if stressed && !reported {
+                reported = true
+                return true
+            }
+            if reported && total * 5 < maximumTotal * 3 { reported = false }
+            return false
+        }
+    }
 }

@@ -254,6 +254,11 @@ public final class ListenerRole: Service {
             logger.warning("connection refused", metadata: ["client": "[\(address)]", "reason": "max_connections_per_ip"])
             return refuse(channel, .tooManyConnectionsFromAddress(configuration.hostname))
         }
+        if limiter.stressBegan() {
+            logger.warning("under stress: most connection slots taken; session timeouts cut to 10s", metadata: [
+                "sessions": "\(limiter.total)", "max_connections": "\(configuration.limits.maxConnections)",
+            ])
+        }
         registry.add(channel)
         let limiter = limiter
         let registry = registry
@@ -303,7 +308,8 @@ public final class ListenerRole: Service {
                 dataTimeout: TimeAmount(configuration.limits.dataTimeout), normalizeBareLineFeed: normalize,
                 maximumLineLength: configuration.limits.maxLineLength, installTLS: installTLS,
                 implicitTLS: listener.mode == .smtps, verifyCredentials: verifyCredentials,
-                onMessageRefused: metrics.map(Self.rejectionCounter), refuseEarlyTalkers: !listener.proxyProtocol),
+                onMessageRefused: metrics.map(Self.rejectionCounter), refuseEarlyTalkers: !listener.proxyProtocol,
+                underStress: { [limiter] in limiter.underStress }),
             sink: sink,
             info: SMTPSessionInfo(
                 sessionID: sessionID, clientAddress: address, clientPort: port,

@@ -50,13 +50,18 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         /// Refuse a client whose data is already in when the greeting is due (SPEC: `554 5.5.0`).
         /// Off behind a PROXY header, whose client may legitimately be ahead of the greeting.
         public var refuseEarlyTalkers: Bool
+        /// Whether the listener is under stress (most connection slots taken): then every
+        /// timeout is cut to `stressTimeout`. Asked each time a wait begins.
+        public var underStress: (@Sendable () -> Bool)?
 
         public init(
             commandTimeout: TimeAmount, dataTimeout: TimeAmount, normalizeBareLineFeed: Bool, maximumLineLength: Int,
             installTLS: TLSInstaller? = nil,
             implicitTLS: Bool = false, verifyCredentials: CredentialsVerifier? = nil,
-            onMessageRefused: (@Sendable (String) -> Void)? = nil, refuseEarlyTalkers: Bool = true
+            onMessageRefused: (@Sendable (String) -> Void)? = nil, refuseEarlyTalkers: Bool = true,
+            underStress: (@Sendable () -> Bool)? = nil
         ) {
+            self.underStress = underStress
             self.refuseEarlyTalkers = refuseEarlyTalkers
             self.onMessageRefused = onMessageRefused
             self.verifyCredentials = verifyCredentials
@@ -95,7 +100,10 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     private var input: ByteBuffer?
     private var readPending = false
     var timeout: Scheduled<Void>?
-    var lastActivity = NIODeadline.now()
+    /// When the wait in progress ends (see SMTPServerHandler+Timeout.swift).
+    var deadline = NIODeadline.now()
+    /// When the scheduled timer fires, if one is scheduled.
+    var timerDeadline: NIODeadline?
     private var wroteSinceFlush = false
     /// The client shut its sending side (a read EOF). Its last commands are still answered:
     /// the connection closes once nothing is left to do (a commit, a credentials check).
@@ -171,12 +179,12 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosed else { return }
         var bytes = unwrapInboundIn(data)
+        creditInput(bytes.readableBytes)
         if input == nil {
             input = bytes
         } else {
             input!.writeBuffer(&bytes)
         }
-        armTimeout(context: context)
         process(context: context)
     }
 
@@ -234,6 +242,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             case .command:
                 guard available > 0, let line = commandDecoder.next(&input!) else { break loop }
                 let more = (input?.readableBytes ?? 0) > 0
+                // A whole command line came in: the wait for the next one starts now.
+                armTimeout(context: context)
                 run(session.commandReceived(line, pipelinedInputFollows: more), context: context)
             case .data:
                 guard available > 0 else { break loop }
@@ -258,6 +268,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 }
                 if last { textDecoder!.finish() }
                 mode = .command
+                armTimeout(context: context)
                 run(session.chunkReceived(textDecoder!.summary), context: context)
             case .discardChunk(let remaining, let reply):
                 let length = min(remaining, available)
@@ -267,6 +278,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                     break loop
                 }
                 mode = .command
+                armTimeout(context: context)
                 send(reply, context: context)
             case .committing, .awaitingTLS, .verifying, .closed:
                 break loop
@@ -323,9 +335,11 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         case .abortMessage(let reply):
             configuration.onMessageRefused?(reply.enhancedCode?.description ?? "\(reply.code)")
             dropMessage()
+            armTimeout(context: context)
             send(reply, context: context)
         case .discardMessage(let reply):
             dropMessage()
+            armTimeout(context: context)
             send(reply, context: context)
         case .commit(let envelope):
             commit(envelope, context: context)
