@@ -5,18 +5,24 @@ import NIOCore
 /// file that the commit reads back in chunks (so a 50 MB message never sits in memory).
 public enum MessageBody: Sendable {
     case memory(ByteBuffer)
-    case file(path: String, size: Int)
+    /// `descriptor` is the spill file, open and locked (flock) until `discard()`: the lock tells
+    /// another listener starting on this spool that the file is alive (see `SpillFiles`).
+    case file(path: String, size: Int, descriptor: Int32)
 
     public var size: Int {
         switch self {
         case .memory(let buffer): buffer.readableBytes
-        case .file(_, let size): size
+        case .file(_, let size, _): size
         }
     }
 
-    /// Deletes the spill file, if any. Called once the commit has finished either way.
+    /// Deletes the spill file, if any, then lets go of its lock. Called once the commit has
+    /// finished either way.
     public func discard() {
-        if case .file(let path, _) = self { unlink(path) }
+        if case .file(let path, _, let descriptor) = self {
+            unlink(path)
+            close(descriptor)
+        }
     }
 }
 
@@ -46,8 +52,8 @@ public final class MessageBodyBuffer {
 
     deinit {
         if fileDescriptor >= 0 {
-            close(fileDescriptor)
             unlink(spillPath)
+            close(fileDescriptor)
         }
     }
 
@@ -63,7 +69,7 @@ public final class MessageBodyBuffer {
             return
         }
         if fileDescriptor < 0 {
-            fileDescriptor = open(spillPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            fileDescriptor = SpillFiles.create(spillPath)
             guard fileDescriptor >= 0 else {
                 failure = .body("cannot create \(spillPath): \(String(cString: strerror(errno)))")
                 return
@@ -93,8 +99,7 @@ public final class MessageBodyBuffer {
     public func finish() throws(SpoolError) -> MessageBody {
         if let failure { throw failure }
         guard fileDescriptor >= 0 else { return .memory(memory) }
-        close(fileDescriptor)
-        fileDescriptor = -1
-        return .file(path: spillPath, size: fileSize)
+        defer { fileDescriptor = -1 }
+        return .file(path: spillPath, size: fileSize, descriptor: fileDescriptor)
     }
 }

@@ -55,10 +55,9 @@ public final class Spool: Sendable {
         } catch {
             throw .open("cannot create \(directory)/incoming: \(error.localizedDescription)")
         }
-        // Spill files left by a crash belong to messages that never got a 250.
-        if let leftovers = try? FileManager.default.contentsOfDirectory(atPath: directory + "/incoming") {
-            for name in leftovers { unlink(directory + "/incoming/" + name) }
-        }
+        // Spill files left by a crash belong to messages that never got a 250; those of a live
+        // listener (the one a reload replaces, still finishing its sessions) are locked.
+        SpillFiles.removeAbandoned(in: directory + "/incoming")
         var configuration = Configuration()
         // SQLite's own busy timeout sleeps 1, 2, 5 … 100 ms between tries; the listener's
         // commits hold the lock for well under a millisecond, so such sleeps would dominate the

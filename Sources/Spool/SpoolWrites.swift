@@ -55,7 +55,7 @@ enum SpoolWrites {
                 buffer.moveReaderIndex(forwardBy: length)
                 try handle(bytes)
             }
-        case .file(let path, let size):
+        case .file(let path, let size, _):
             guard let handleFile = FileHandle(forReadingAtPath: path) else {
                 throw SpoolError.body("cannot open \(path)")
             }

@@ -91,7 +91,7 @@ import Testing
         for _ in 0..<3000 { buffer.append(ByteBuffer(string: line)) }
         #expect(FileManager.default.fileExists(atPath: spool.incomingDirectory + "/" + id))
         let body = try buffer.finish()
-        guard case .file(_, let size) = body else {
+        guard case .file(_, let size, _) = body else {
             Issue.record("a 240 KB text with a 4 KB limit must spill")
             return
         }

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import RawClient
+from conftest import RawClient, wait_until
 
 
 def message_text(tag: str, size: int) -> bytes:
@@ -103,3 +103,30 @@ def test_kill9_under_load_loses_nothing_acknowledged(relay_factory, round_):
                          capture_output=True, text=True, timeout=60)
     assert "250 2.0.0 Ok: queued as" in out.stdout
     relay.stop()
+
+
+def test_a_second_listener_never_removes_a_live_sessions_spill_file(relay_factory):
+    """Hole 7: a listener starting on the spool (as the new one of a reload does) removes only
+    spill files no live process holds; a session of the first listener writing a large message
+    meanwhile still gets its 250, and the message is whole."""
+    first = relay_factory()
+    c = RawClient(first.port)
+    c.reply()
+    c.cmd("EHLO big.example")
+    c.cmd("MAIL FROM:<a@example.org>")
+    c.cmd("RCPT TO:<b@example.com>")
+    assert c.cmd("DATA")[0] == 354
+    text = message_text("spilled", 600_000)
+    c.send(text[:400_000])  # past the 256 KiB kept in memory: a spill file in incoming/
+    wait_until(lambda: os.listdir(first.spool_dir / "incoming"), 30, "the spill file")
+    stale = first.spool_dir / "incoming" / "left-by-a-crash"
+    stale.write_bytes(b"x")
+    second = relay_factory(spool_dir=first.spool_dir)  # starts a listener on the same spool
+    assert not stale.exists(), "a file no process holds is removed"
+    c.send(text[400_000:] + b".\r\n")
+    code, lines = c.reply()
+    assert code == 250, lines
+    qid = lines[0].rsplit(" ", 1)[1]
+    assert first.body(qid).endswith(text)
+    assert os.listdir(first.spool_dir / "incoming") == []
+    second.stop()
