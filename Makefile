@@ -5,11 +5,12 @@ SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # installed: it would replace Postfix as the system MTA), and the libraries it links.
 EXIM_LIBS    := libdb5.3 libgnutls-dane0 libgnutls30 libidn12 libidn2-0 libnsl2 libpcre2-8-0
 # Build: libssl, libsqlite3, libc-ares. Tests: postfix (smtp-source, smtp-sink), swaks (with the Perl
-# TLS modules it needs for --tls), sqlite3, mandoc, curl, openssl, and the Python test tools as
+# TLS modules it needs for --tls), sqlite3, mandoc, curl, openssl, fiu-utils (libfiu's fault
+# injection), and the Python test tools as
 # Debian packages: Debian's python3 refuses `pip install` (PEP 668), so no pip is used.
 DEB_PACKAGES := libssl-dev libsqlite3-dev libc-ares-dev libcrypt-dev pkg-config postfix swaks \
                 libnet-ssleay-perl libio-socket-ssl-perl sqlite3 python3 python3-pytest python3-dnslib \
-                python3-cryptography mandoc curl openssl procps util-linux debootstrap \
+                python3-cryptography mandoc curl openssl procps util-linux debootstrap fiu-utils \
                 $(EXIM_LIBS)
 PY_MODULES   := pytest dnslib cryptography
 # Debian's interpreter, which the python3-* packages above serve (a python3 earlier on PATH, such

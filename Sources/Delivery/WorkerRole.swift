@@ -368,6 +368,13 @@ public final class WorkerRole: Service {
             let body: [Data]
             do {
                 body = try message.text ?? store.bodyChunks(messageID: message.id)
+                // Never send a text that is not the whole stored message: a message deleted
+                // meanwhile (an operator's delete, or a commit that failed after reaching the
+                // WAL) reads as no chunks at all, which would go upstream as an empty DATA.
+                let octets = body.reduce(0) { $0 + $1.count }
+                guard octets == message.size else {
+                    throw SpoolError.body("the stored text has \(octets) of its \(message.size) octets")
+                }
             } catch {
                 logger.error("cannot read message text", metadata: ["id": "\(message.queueID)", "reason": "\(error)"])
                 recorder.release(message.recipients.map(\.id), nextAttempt: Date().timeIntervalSince1970 + 60)

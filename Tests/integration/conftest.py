@@ -145,29 +145,30 @@ class Relay:
         """The relay's directory (config, spool, run dir, keys) to the relay user."""
         hand_over(self.workdir, self.spool_dir)
 
-    def command(self, role: str) -> list[str]:
-        """`relayd ROLE -c CONFIG`, as the relay user."""
-        return unprivileged([RELAYD, role, "-c", self.config])
+    def command(self, role: str, wrapper=()) -> list[str]:
+        """`relayd ROLE -c CONFIG`, as the relay user; `wrapper` (fiu-run, say) runs it."""
+        return unprivileged([*wrapper, RELAYD, role, "-c", self.config])
 
-    def start(self) -> "Relay":
+    def start(self, wrapper=(), env=None) -> "Relay":
         self.hand_over()
         logfile = open(self.log, "ab")
         self.proc = subprocess.Popen(
-            self.command("listener"),
-            stdout=logfile, stderr=logfile, stdin=subprocess.DEVNULL,
+            self.command("listener", wrapper),
+            stdout=logfile, stderr=logfile, stdin=subprocess.DEVNULL, env=env,
         )
         wait_for_port(self.port, self.proc)
         return self
 
-    def start_worker(self) -> "Relay":
+    def start_worker(self, wrapper=(), env=None) -> "Relay":
         self.hand_over()
+        started = self.worker_log_text().count("worker started")
         logfile = open(self.worker_log, "ab")
         self.worker = subprocess.Popen(
-            self.command("worker"),
-            stdout=logfile, stderr=logfile, stdin=subprocess.DEVNULL,
+            self.command("worker", wrapper),
+            stdout=logfile, stderr=logfile, stdin=subprocess.DEVNULL, env=env,
         )
         deadline = time.monotonic() + 20
-        while "worker started" not in self.worker_log_text():
+        while self.worker_log_text().count("worker started") <= started:
             if self.worker.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"worker did not start: {self.worker_log_text()}")
             time.sleep(0.05)

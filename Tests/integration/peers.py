@@ -205,7 +205,9 @@ class Upstream:
                 data = b""
                 while True:
                     chunk = rfile.readline(1 << 20)
-                    if not chunk or chunk == b".\r\n":
+                    if not chunk:
+                        return  # the client went away mid-text: nothing was received
+                    if chunk == b".\r\n":
                         break
                     data += chunk[1:] if chunk.startswith(b"..") else chunk
                 transaction["data"] = data
