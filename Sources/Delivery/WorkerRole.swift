@@ -26,6 +26,7 @@ public final class WorkerRole: Service {
     private let spoolReads = NIOLockedValueBox(SpoolReadTrigger())
     private let pauses: PauseFile
     private let unrecorded = UnrecordedOutcomes()
+    private let spoolReplacedReported = NIOLockedValueBox(false)
 
     /// How often the spool is checked when nothing else wakes the scheduler.
     static let pollInterval = TimeAmount.milliseconds(500)
@@ -114,6 +115,7 @@ public final class WorkerRole: Service {
                 while !shuttingDown.withLockedValue({ $0 }) {
                     var jobs: [DeliveryJob] = []
                     var pause = Self.pollInterval
+                    checkSpoolOnDisk()
                     do {
                         guard recordKeptOutcomes(store) else {
                             await wake.wait(timeout: Self.unrecordedRetryInterval, on: group.next())
@@ -158,6 +160,17 @@ public final class WorkerRole: Service {
 
     /// Writes what the spool refused earlier. - Returns: whether nothing is left, so deliveries
     /// may go on.
+    /// Says once, at level critical, that `spool.sqlite` was deleted or replaced. Deliveries go
+    /// on: the file this process holds open may be the only copy of that mail left.
+    private func checkSpoolOnDisk() {
+        let replaced = !spool.isStillOnDisk
+        metrics?.spoolReplaced.set(Double(replaced ? 1 : 0))
+        guard replaced, !spoolReplacedReported.withLockedValue({ reported in defer { reported = true }; return reported }) else { return }
+        logger.critical("the spool database was deleted or replaced; delivering what this process still holds, then restart the relay", metadata: [
+            "path": "\(configuration.spoolDir)/\(Spool.databaseName)",
+        ])
+    }
+
     private func recordKeptOutcomes(_ store: DeliveryStore) -> Bool {
         guard unrecorded.count > 0 else { return true }
         let (written, left) = unrecorded.retry(store)
@@ -211,6 +224,7 @@ public final class WorkerRole: Service {
                     "paused": state.pausedAll ? "1" : "0",
                     "paused_destinations": state.pausedDomains.sorted().joined(separator: ","),
                     "unrecorded_outcomes": "\(unrecorded.count)", "storage_error": unrecorded.lastError ?? "",
+                    "spool_replaced": spool.isStillOnDisk ? "0" : "1",
                 ])
             case "pause", "resume":
                 let pausing = request.command == "pause"

@@ -107,8 +107,11 @@ public final class ListenerRole: Service {
         let statusPath = configuration.runDir + "/listener.status"
         let started = Int(Date().timeIntervalSince1970)
         let registry = registry
+        let (spool, metrics) = (spool, metrics)
         let statusTask = group.next().scheduleRepeatedTask(initialDelay: .zero, delay: .seconds(1)) { _ in
-            let text = "{\"pid\":\(getpid()),\"up_since\":\(started),\"sessions\":\(registry.count)}\n"
+            let replaced = !spool.isStillOnDisk
+            metrics?.spoolReplaced.set(Double(replaced ? 1 : 0))
+            let text = "{\"pid\":\(getpid()),\"up_since\":\(started),\"sessions\":\(registry.count),\"spool_replaced\":\(replaced)}\n"
             try? Data(text.utf8).write(to: URL(fileURLWithPath: statusPath), options: .atomic)
         }
         // Wait for SIGTERM (graceful shutdown) or cancellation.

@@ -44,6 +44,11 @@ public final class RelayMetrics: Sendable {
             descriptor: name("delivery", "seconds", "Time from arrival to delivery"),
             buckets: [.milliseconds(100), .seconds(1), .seconds(10), .seconds(60), .seconds(600), .seconds(3600), .seconds(86400)])
     }
+    /// 1 once `spool.sqlite` was deleted or replaced under the running process (it then
+    /// refuses mail, or delivers only what its open file holds, until restarted).
+    public var spoolReplaced: Gauge {
+        registry.makeGauge(descriptor: name("spool", "replaced", "1 when the spool database was deleted or replaced under the running process"))
+    }
     /// Outcomes and give-backs the worker could not write to the spool; deliveries stop while
     /// it is above 0 (issue 13, hole 3).
     public var unrecordedOutcomes: Gauge {

@@ -16,6 +16,8 @@ public final class Spool: Sendable {
     public static let databaseName = "spool.sqlite"
 
     public let directory: String
+    /// Device and inode of `spool.sqlite` when it was opened.
+    private let openedIdentity: [UInt64]?
     let database: DatabasePool
     /// For the spool's own writers.
     let logger: Logger
@@ -114,6 +116,7 @@ public final class Spool: Sendable {
         // will ever read again (issue 13, hole 6). Checked before each message's insert.
         let path = directory + "/" + Self.databaseName
         let identity = Self.fileIdentity(path)
+        openedIdentity = identity
         writer = GroupCommitWriter(
             name: "spool-writer", database: database, logger: logger,
             write: { message, db in
@@ -125,6 +128,13 @@ public final class Spool: Sendable {
             },
             finished: { $0.body.discard() }, onBatch: onBatch)
         writer.start()
+    }
+
+    /// Whether `spool.sqlite` is still the file this process opened: false once it was deleted
+    /// or replaced under the running relay (status and metrics say so).
+    public var isStillOnDisk: Bool {
+        guard let openedIdentity else { return false }
+        return Self.fileIdentity(directory + "/" + Self.databaseName) == openedIdentity
     }
 
     /// Device and inode of the file at `path`, nil when there is none.

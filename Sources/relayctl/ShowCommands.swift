@@ -54,28 +54,44 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try options.configuration()
-        let counts = try options.reader().counts()
+        // The roles are asked even when the spool cannot be read (deleted under the relay,
+        // say): then the counts are unknown, and status says why.
+        let counts: [String: Int]?
+        let countsError: String?
+        do {
+            counts = try SpoolReader(directory: try options.configuration().spoolDir).counts()
+            countsError = nil
+        } catch {
+            counts = nil
+            countsError = "\(error)"
+        }
         // The worker answers on the control socket; the listener leaves a status file.
         let worker = (try? ControlStatus.worker(options)) ?? nil
         let listener = ControlStatus.listener(runDir: configuration.runDir)
         if json {
-            var object: [String: Any] = ["version": "0.1.0", "queue": counts]
+            var object: [String: Any] = ["version": "0.1.0", "queue": counts ?? NSNull()]
+            if let countsError { object["queue_error"] = countsError }
             let supervisor: Any = ControlStatus.supervisorPID(of: listener?["pid"] as? Int ?? worker?.pid) ?? NSNull()
             object["supervisor"] = ["pid": supervisor]
             object["listener"] = [
                 "pid": listener?["pid"] ?? NSNull(), "up_since": listener?["up_since"] ?? NSNull(),
                 "sessions": listener?["sessions"] ?? NSNull(),
+                "spool_replaced": listener?["spool_replaced"] as? Bool ?? false,
             ] as [String: Any]
             object["worker"] = [
                 "pid": worker?.pid ?? NSNull(), "up_since": worker?.upSince ?? NSNull(), "paused": worker?.paused ?? false,
                 "paused_destinations": worker?.pausedDestinations ?? [], "deliveries_in_flight": worker?.inFlight ?? 0,
                 "unrecorded_outcomes": worker?.unrecordedOutcomes ?? 0,
                 "storage_error": worker?.storageError ?? NSNull(),
+                "spool_replaced": worker?.spoolReplaced ?? false,
             ] as [String: Any]
             print(QueueJSON.encode(object))
             return
         }
         print("listener:  " + (listener.map { "up, pid \($0["pid"] ?? "?"), \($0["sessions"] ?? 0) session(s)" } ?? "down"))
+        if listener?["spool_replaced"] as? Bool == true || worker?.spoolReplaced == true {
+            print("           SPOOL DELETED OR REPLACED under the running relay: mail is refused; restart it")
+        }
         if let worker {
             let paused = worker.paused ? ", delivery paused" : worker.pausedDestinations.isEmpty ? "" : ", paused for \(worker.pausedDestinations.joined(separator: " "))"
             print("worker:    up, pid \(worker.pid), \(worker.inFlight) deliveries in flight\(paused)")
@@ -85,7 +101,11 @@ struct StatusCommand: ParsableCommand {
         } else {
             print("worker:    down")
         }
-        print("queue:     \(counts["queued", default: 0]) queued, \(counts["active", default: 0]) active, \(counts["deferred", default: 0]) deferred, \(counts["held", default: 0]) held")
+        if let counts {
+            print("queue:     \(counts["queued", default: 0]) queued, \(counts["active", default: 0]) active, \(counts["deferred", default: 0]) deferred, \(counts["held", default: 0]) held")
+        } else {
+            print("queue:     unknown: \(countsError ?? "the spool cannot be read")")
+        }
     }
 }
 
@@ -142,6 +162,7 @@ enum ControlStatus {
         /// Outcomes the spool refused; deliveries stop while there are any.
         var unrecordedOutcomes: Int
         var storageError: String?
+        var spoolReplaced: Bool
     }
 
     static func worker(_ options: RelayctlOptions) throws -> Worker? {
@@ -152,7 +173,8 @@ enum ControlStatus {
             pausedDestinations: (result["paused_destinations"] ?? "").split(separator: ",").map(String.init),
             inFlight: result["deliveries_in_flight"].flatMap(Int.init) ?? 0,
             unrecordedOutcomes: result["unrecorded_outcomes"].flatMap(Int.init) ?? 0,
-            storageError: result["storage_error"].flatMap { $0.isEmpty ? nil : $0 })
+            storageError: result["storage_error"].flatMap { $0.isEmpty ? nil : $0 },
+            spoolReplaced: result["spool_replaced"] == "1")
     }
 
     /// The listener's status file, if the listener is up.

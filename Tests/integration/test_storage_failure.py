@@ -85,6 +85,7 @@ def test_no_room_for_a_message_is_452_at_mail(relay_factory, raw, tiny_spool):
 def test_a_spool_deleted_under_the_relay_gets_452_not_250(relay, raw):
     """Deleted under a running listener, the database lives on as an unlinked inode: a 250 would
     be a promise nobody can keep (issue 13, hole 6). The listener refuses and says why."""
+    relay.start_worker()  # opened before the deletion: it goes on delivering from its open file
     c = raw(relay.port)
     c.cmd("EHLO x")
     assert send(c, 1_000)[0] == 250
@@ -95,6 +96,22 @@ def test_a_spool_deleted_under_the_relay_gets_452_not_250(relay, raw):
     assert (code, lines[0][:9]) == (452, "452 4.3.1"), lines
     assert "the spool database was deleted or replaced" in relay.log_text()
     assert c.cmd("NOOP")[0] == 250
+    # relayctl status says it, for both roles, in both forms.
+    import json
+    from conftest import RELAYCTL, wait_until
+
+    def status(*extra):
+        return subprocess.run([str(RELAYCTL), "status", *extra, "-c", str(relay.config)], capture_output=True,
+                              text=True, timeout=30)
+    def both_say_it():
+        answer = json.loads(status("--json").stdout)
+        return answer["listener"]["spool_replaced"] is True and answer["worker"]["spool_replaced"] is True
+    wait_until(both_say_it, 30, "status --json to say it for both roles",
+               detail=lambda: f": {status('--json').stdout} {status('--json').stderr}")
+    human = status().stdout
+    assert "SPOOL DELETED OR REPLACED" in human and "queue:     unknown: cannot open" in human, human
+    relay.wait_until(lambda: "delivering what this process still holds" in relay.worker_log_text(), 30,
+                     "the worker's critical line")
 
 
 def fill(directory) -> "Path":
