@@ -76,7 +76,15 @@ def test_a_listener_whose_syncs_and_writes_fail_acknowledges_only_what_it_stored
     relay.stop(signal.SIGKILL)
     relay.start()  # recovery, faults gone
     stored = tags_in_spool(relay)
-    assert sorted(stored) == sorted(acknowledged), "every 250 stored once, nothing refused stored"
+    assert len(stored) == len(set(stored)), "each message stored once"
+    assert set(acknowledged) <= set(stored), f"acknowledged but lost: {sorted(set(acknowledged) - set(stored))}"
+    # A commit whose fsync failed has an unknown fate (SQLite: it "may or may not" have been
+    # committed); its frames can survive in the WAL. Such a message was refused, so the client
+    # sends it again: a duplicate, never a loss. Counted, not forbidden.
+    refused_but_stored = set(stored) - set(acknowledged)
+    assert refused_but_stored <= set(refused)
+    print(f"listener faults: {len(acknowledged)} acknowledged and all stored, {len(refused)} refused, "
+          f"{len(refused_but_stored)} of those stored anyway")
     assert integrity(relay) == "ok"
     for message in relay.messages():
         assert len(relay.body(message["queue_id"])) == message["size"]
