@@ -20,7 +20,8 @@ extension SMTPServerHandler {
     /// re-arms itself from `deadline` when it fires, instead of a new timer per event:
     /// scheduling is a heap operation and an allocation.
     func armTimeout(context: ChannelHandlerContext) {
-        deadline = .now() + currentTimeout
+        // The event loop's clock, not the system's: the same in production, virtual in tests.
+        deadline = context.eventLoop.now + currentTimeout
         guard !isClosed else { return }
         if let scheduled = timerDeadline, scheduled <= deadline { return }
         // No timer yet, or one due later than the new deadline (text ended, command wait begins).
@@ -29,11 +30,11 @@ extension SMTPServerHandler {
     }
 
     /// Input arrived: message text earns time at the minimum rate; a command line earns none.
-    func creditInput(_ octets: Int) {
+    func creditInput(_ octets: Int, context: ChannelHandlerContext) {
         switch mode {
         case .data, .chunk, .discardChunk:
             let earned = deadline + .nanoseconds(Int64(octets) * 1_000_000_000 / Int64(Self.minimumDataRate))
-            deadline = min(earned, .now() + currentTimeout)
+            deadline = min(earned, context.eventLoop.now + currentTimeout)
         case .command, .committing, .awaitingTLS, .verifying, .closed:
             break
         }
@@ -64,8 +65,8 @@ extension SMTPServerHandler {
         guard !isClosed else { return }
         if case .committing = mode {
             // Waiting for our own storage is not the client's idleness.
-            scheduleTimeout(at: .now() + currentTimeout, context: context)
-        } else if deadline > .now() {
+            scheduleTimeout(at: context.eventLoop.now + currentTimeout, context: context)
+        } else if deadline > context.eventLoop.now {
             scheduleTimeout(at: deadline, context: context)
         } else {
             logger.info("session timed out", metadata: ["stress": "\(configuration.underStress?() ?? false)"])

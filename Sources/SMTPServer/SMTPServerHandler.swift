@@ -179,7 +179,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !isClosed else { return }
         var bytes = unwrapInboundIn(data)
-        creditInput(bytes.readableBytes)
+        creditInput(bytes.readableBytes, context: context)
         if input == nil {
             input = bytes
         } else {

@@ -58,6 +58,58 @@ import Testing
         #expect(!harness.channel.isActive)
     }
 
+    /// Slowloris (issue 13, hole 4): bytes of an unfinished command line do not extend its wait.
+    @Test func aCommandLineDrippedOctetByOctetTimesOutOnTheFirstDeadline() throws {
+        let harness = try Harness(commandTimeout: .seconds(10))
+        for octet in "NOOP NOO" {  // 8 octets over 8 seconds
+            harness.wait(.seconds(1))
+            harness.send(String(octet))
+        }
+        #expect(harness.channel.isActive)
+        harness.wait(.seconds(3))  // 11 s after the wait began; 3 s after the last octet
+        #expect(harness.output().contains("421 4.4.2"))
+        #expect(!harness.channel.isActive)
+    }
+
+    @Test func eachWholeCommandStartsANewWait() throws {
+        let harness = try Harness(commandTimeout: .seconds(10))
+        for _ in 0..<5 {
+            harness.wait(.seconds(9))
+            harness.send("NOOP\r\n")
+        }
+        #expect(harness.channel.isActive)
+        #expect(!harness.output().contains("421"))
+    }
+
+    /// Text earns time at 500 octets a second, never more than data_timeout from now.
+    @Test func textKeepsTheSessionAliveOnlyAtTheMinimumRate() throws {
+        let fast = try Harness(maximumMessageSize: 100_000, dataTimeout: .seconds(10))
+        fast.send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        for _ in 0..<30 {  // 1,000 octets a second for 30 seconds
+            fast.wait(.seconds(1))
+            fast.send(String(repeating: "x", count: 998) + "\r\n")
+        }
+        fast.send(".\r\n")
+        #expect(fast.output().contains("250 2.0.0 Ok: queued"))
+
+        let slow = try Harness(dataTimeout: .seconds(10))
+        slow.send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n")
+        for _ in 0..<15 {  // 100 octets a second: each earns 0.2 s, so the wait ends after 12.5 s
+            slow.wait(.seconds(1))
+            slow.send(String(repeating: "y", count: 98) + "\r\n")
+        }
+        #expect(slow.output().contains("421 4.4.2"))
+        #expect(slow.sink.committed.isEmpty)
+    }
+
+    @Test func underStressEveryWaitIsTenSeconds() throws {
+        let harness = try Harness(commandTimeout: .minutes(5), underStress: { true })
+        harness.wait(.seconds(9))
+        #expect(harness.channel.isActive)
+        harness.wait(.seconds(2))
+        #expect(harness.output().contains("421 4.4.2"))
+    }
+
     @Test func aHalfClosedIdleClientIsClosed() throws {
         let harness = try Harness()
         harness.send("EHLO client.example\r\n")
@@ -84,7 +136,10 @@ private final class Harness {
     let channel = EmbeddedChannel()
     let sink: RecordingSink
 
-    init(maximumMessageSize: Int = 10_000, commitsAtOnce: Bool = true) throws {
+    init(
+        maximumMessageSize: Int = 10_000, commitsAtOnce: Bool = true, commandTimeout: TimeAmount = .minutes(5),
+        dataTimeout: TimeAmount = .minutes(10), underStress: (@Sendable () -> Bool)? = nil
+    ) throws {
         sink = RecordingSink(commitsAtOnce: commitsAtOnce)
         let session = SMTPServerSession(
             configuration: SMTPServerSession.Configuration(
@@ -94,8 +149,8 @@ private final class Harness {
         let handler = SMTPServerHandler(
             session: session,
             configuration: SMTPServerHandler.Configuration(
-                commandTimeout: .minutes(5), dataTimeout: .minutes(10), normalizeBareLineFeed: false,
-                maximumLineLength: 1000, refuseEarlyTalkers: false),
+                commandTimeout: commandTimeout, dataTimeout: dataTimeout, normalizeBareLineFeed: false,
+                maximumLineLength: 1000, refuseEarlyTalkers: false, underStress: underStress),
             sink: sink,
             info: SMTPSessionInfo(sessionID: "S1", clientAddress: "192.0.2.1", clientPort: 40000, listenerName: "test"),
             logger: Logger(label: "test"))
@@ -105,8 +160,13 @@ private final class Harness {
         #expect(output().hasPrefix("220 "))
     }
 
+    /// Moves the event loop's clock, running the timers that come due.
+    func wait(_ time: TimeAmount) {
+        channel.embeddedEventLoop.advanceTime(by: time)
+    }
+
     func send(_ text: String) {
-        try? channel.writeInbound(channel.allocator.buffer(string: text))
+        _ = try? channel.writeInbound(channel.allocator.buffer(string: text))
         channel.pipeline.fireChannelReadComplete()
         channel.embeddedEventLoop.run()
     }
