@@ -244,7 +244,10 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 let more = (input?.readableBytes ?? 0) > 0
                 // A whole command line came in: the wait for the next one starts now.
                 armTimeout(context: context)
-                run(session.commandReceived(line, pipelinedInputFollows: more), context: context)
+                let sender = session.transactionSender
+                let action = session.commandReceived(line, pipelinedInputFollows: more)
+                logIfRefused(line, sender: sender, action)
+                run(action, context: context)
             case .data:
                 guard available > 0 else { break loop }
                 var text = context.channel.allocator.buffer(capacity: available)
@@ -252,7 +255,10 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 let ended = textDecoder!.decode(&input!, into: &text)
                 deliver(text)
                 guard ended else { break loop }
-                run(session.dataEnded(textDecoder!.summary), context: context)
+                let sender = session.transactionSender
+                let action = session.dataEnded(textDecoder!.summary)
+                logIfRefused(messageFrom: sender, action)
+                run(action, context: context)
             case .chunk(let remaining, let last):
                 let length = min(remaining, available)
                 if length > 0 {
@@ -269,7 +275,10 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 if last { textDecoder!.finish() }
                 mode = .command
                 armTimeout(context: context)
-                run(session.chunkReceived(textDecoder!.summary), context: context)
+                let sender = session.transactionSender
+                let action = session.chunkReceived(textDecoder!.summary)
+                logIfRefused(messageFrom: sender, action)
+                run(action, context: context)
             case .discardChunk(let remaining, let reply):
                 let length = min(remaining, available)
                 input?.moveReaderIndex(forwardBy: length)
