@@ -7,7 +7,8 @@ import Logging
 /// own user only). A malformed, oversized or half-sent request gets an error or a close, never
 /// a crash, and a slow client cannot hold it for more than a few seconds.
 public final class ControlServer: @unchecked Sendable {
-    public typealias Handler = @Sendable (ControlRequest) -> ControlResponse
+    /// Answers one request from a peer whose uid SO_PEERCRED gave (logged with operator actions).
+    public typealias Handler = @Sendable (ControlRequest, _ peerUID: UInt32) -> ControlResponse
 
     private let path: String
     private let handler: Handler
@@ -99,13 +100,13 @@ public final class ControlServer: @unchecked Sendable {
             return
         }
         while let line = readLine(client) {
-            respond(client, answer(line))
+            respond(client, answer(line, peerUID: uid))
         }
     }
 
-    private func answer(_ line: [UInt8]) -> ControlResponse {
+    private func answer(_ line: [UInt8], peerUID: uid_t) -> ControlResponse {
         switch ControlProtocol.decodeRequest(line) {
-        case .success(let request): return handler(request)
+        case .success(let request): return handler(request, UInt32(peerUID))
         case .failure(let error): return ControlResponse(version: ControlProtocol.version, ok: false, result: nil, error: error)
         }
     }

@@ -31,8 +31,10 @@ struct SchedulerState: Sendable {
         backoff[destination] = time
     }
 
-    /// Forgets destination backoffs (`relayctl queue flush`).
-    mutating func clearBackoff() {
-        backoff.removeAll()
+    /// Forgets destination backoffs (`relayctl queue flush`); with `only`, those of the
+    /// destinations it names (`flush --domain`).
+    mutating func clearBackoff(only: ((Destination) -> Bool)? = nil) {
+        guard let only else { return backoff.removeAll() }
+        backoff = backoff.filter { !only($0.key) }
     }
 }

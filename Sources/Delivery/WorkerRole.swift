@@ -96,8 +96,8 @@ public final class WorkerRole: Service {
         let administration = QueueAdministration(spool: spool)
         let control = ControlServer(
             path: configuration.runDir + "/" + ControlProtocol.socketName, logger: logger
-        ) { [self] request in
-            handle(request, started: started, store: store, administration: administration, recorder: recorder)
+        ) { [self] request, peerUID in
+            handle(request, peerUID: peerUID, started: started, store: store, administration: administration, recorder: recorder)
         }
         try control.start()
         defer { control.stop() }
@@ -195,8 +195,8 @@ public final class WorkerRole: Service {
 
     /// Answers one control request (docs/CONTROL-PROTOCOL.md).
     private func handle(
-        _ request: ControlRequest, started: Double, store: DeliveryStore, administration: QueueAdministration,
-        recorder: OutcomeRecorder
+        _ request: ControlRequest, peerUID: UInt32, started: Double, store: DeliveryStore,
+        administration: QueueAdministration, recorder: OutcomeRecorder
     ) -> ControlResponse {
         let arguments = request.arguments
         let selection: QueueSelection? =
@@ -205,6 +205,10 @@ public final class WorkerRole: Service {
             else if let ids = arguments["ids"], !ids.isEmpty { .ids(ids.split(separator: ",").map(String.init)) }
             else { nil }
         func answer(_ outcome: QueueAdministration.Outcome) -> ControlResponse {
+            // One line per message an operator changed, as postsuper logs each queue id.
+            for queueID in outcome.queueIDs {
+                logger.notice("\(request.command)", metadata: ["id": "\(queueID)", "uid": "\(peerUID)", "by": "relayctl"])
+            }
             spoolChanged()
             return .success(["messages": "\(outcome.messages)", "unknown": outcome.unknownIDs.joined(separator: ",")])
         }
@@ -242,14 +246,20 @@ public final class WorkerRole: Service {
                 } catch {
                     return .failure("failed", "\(request.command) applies until the worker restarts: cannot write \(pauses.path): \(error)")
                 }
-                logger.notice("\(request.command)d", metadata: ["domain": "\(arguments["domain"] ?? "*")"])
+                logger.notice("\(request.command)d", metadata: ["domain": "\(arguments["domain"] ?? "*")", "uid": "\(peerUID)"])
                 wake.signal()
                 return .success()
             case "flush", "hold", "release", "delete", "bounce":
                 guard let selection else { return .failure("bad_request", "name queue ids, a domain, or all") }
                 switch request.command {
                 case "flush":
-                    scheduler.withLockedValue { $0.clearBackoff() }
+                    if case .domain(let domain) = selection {
+                        // Only that domain's destinations: its MX, or the route that carries it.
+                        let carrier = Destination.of("postmaster@" + domain, routes: configuration.routes)
+                        scheduler.withLockedValue { $0.clearBackoff { $0 == carrier } }
+                    } else {
+                        scheduler.withLockedValue { $0.clearBackoff() }
+                    }
                     ready.withLockedValue { $0 = ReadyQueue(loadedAt: 0) }
                     return answer(try administration.flush(selection, now: now))
                 case "hold":
@@ -265,16 +275,16 @@ public final class WorkerRole: Service {
                     }
                     let (found, unknown) = try administration.pendingMessageIDs(queueIDs)
                     ready.withLockedValue { $0 = ReadyQueue(loadedAt: 0) }
-                    var bounced = 0
+                    var bounced: [String] = []
                     for id in found {
                         guard let message = try store.pendingMessage(id: id), !message.recipients.isEmpty else { continue }
+                        bounced.append(message.queueID)
                         let results = Dictionary(uniqueKeysWithValues: message.recipients.map {
                             ($0.id, AttemptResult(outcome: .bounced(status: "5.0.0"), reply: "returned to sender by the postmaster", relay: "none"))
                         })
                         recorder.recordNow(message, results: results, body: try store.bodyChunks(messageID: id))
-                        bounced += 1
                     }
-                    return answer(QueueAdministration.Outcome(messages: bounced, unknownIDs: unknown))
+                    return answer(QueueAdministration.Outcome(messages: bounced.count, unknownIDs: unknown, queueIDs: bounced))
                 }
             default:
                 return .failure("unknown_command", "unknown command \(request.command)")

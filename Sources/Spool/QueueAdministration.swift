@@ -22,14 +22,18 @@ public struct QueueAdministration: Sendable {
     public struct Outcome: Sendable, Hashable {
         public var messages: Int
         public var unknownIDs: [String]
+        /// The queue ids of the messages it touched, for the log's one line per message.
+        public var queueIDs: [String]
 
-        public init(messages: Int, unknownIDs: [String]) {
+        public init(messages: Int, unknownIDs: [String], queueIDs: [String] = []) {
             self.messages = messages
             self.unknownIDs = unknownIDs
+            self.queueIDs = queueIDs
         }
     }
 
     /// Makes waiting recipients due now (ignoring backoff).
+    /// With `.domain`, only that domain's recipients (Postfix's `postqueue -s`).
     public func flush(_ selection: QueueSelection, now: Double) throws -> Outcome {
         try update(selection, sql: "UPDATE recipients SET next_attempt = ? WHERE message_id = ? AND state IN ('queued', 'deferred')", now: now)
     }
@@ -53,8 +57,9 @@ public struct QueueAdministration: Sendable {
     public func delete(_ selection: QueueSelection) throws -> Outcome {
         try database.write { db in
             let (ids, unknown) = try resolve(selection, db)
+            let queueIDs = try ids.map { try Self.queueID(of: $0, db) }
             for id in ids { try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [id]) }
-            return Outcome(messages: ids.count, unknownIDs: unknown)
+            return Outcome(messages: ids.count, unknownIDs: unknown, queueIDs: queueIDs)
         }
     }
 
@@ -63,17 +68,39 @@ public struct QueueAdministration: Sendable {
         try database.read { db in try resolve(.ids(ids), db) }
     }
 
+    /// Runs `sql` (its last placeholder the message id, a first one `now` when given) for each
+    /// selected message; with `.domain`, for that domain's recipients only.
     private func update(_ selection: QueueSelection, sql: String, now: Double?) throws -> Outcome {
         try database.write { db in
             let (ids, unknown) = try resolve(selection, db)
-            let statement = try db.makeStatement(sql: sql)
-            var touched = 0
-            for id in ids {
-                if let now { try statement.execute(arguments: [now, id]) } else { try statement.execute(arguments: [id]) }
-                if db.changesCount > 0 { touched += 1 }
+            var text = sql
+            var pattern: String?
+            if case .domain(let domain) = selection {
+                text += " AND lower(address) LIKE ? ESCAPE '\\'"
+                pattern = Self.addressPattern(domain)
             }
-            return Outcome(messages: touched, unknownIDs: unknown)
+            let statement = try db.makeStatement(sql: text)
+            var touched: [String] = []
+            for id in ids {
+                var arguments: [(any DatabaseValueConvertible)?] = now.map { [$0] } ?? []
+                arguments.append(id)
+                if let pattern { arguments.append(pattern) }
+                try statement.execute(arguments: StatementArguments(arguments))
+                if db.changesCount > 0 { touched.append(try Self.queueID(of: id, db)) }
+            }
+            return Outcome(messages: touched.count, unknownIDs: unknown, queueIDs: touched)
         }
+    }
+
+    private static func queueID(of id: Int64, _ db: Database) throws -> String {
+        try String.fetchOne(db, sql: "SELECT queue_id FROM messages WHERE id = ?", arguments: [id]) ?? "?"
+    }
+
+    /// `LIKE` pattern for the addresses in `domain`, its wildcards escaped.
+    private static func addressPattern(_ domain: String) -> String {
+        let escaped = domain.lowercased().replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        return "%@" + escaped
     }
 
     /// Messages with at least one pending recipient matching `selection`, and unknown ids
@@ -88,8 +115,8 @@ public struct QueueAdministration: Sendable {
                 db,
                 sql: """
                     SELECT DISTINCT m.id FROM messages m JOIN recipients r ON r.message_id = m.id
-                    WHERE r.state NOT IN ('delivered', 'bounced') AND lower(r.address) LIKE ?
-                    """, arguments: ["%@" + domain.lowercased()])
+                    WHERE r.state NOT IN ('delivered', 'bounced') AND lower(r.address) LIKE ? ESCAPE '\\'
+                    """, arguments: [Self.addressPattern(domain)])
             return (ids, [])
         case .ids(let queueIDs):
             var found: [Int64] = []

@@ -31,3 +31,57 @@ def test_every_refusal_has_one_log_line_with_postfixs_facts(relay_factory, raw):
     # Accepted commands leave no reject line.
     assert c.cmd("NOOP")[0] == 250
     assert len(reject_lines(relay)) == 3
+
+
+def test_flush_domain_touches_only_that_domains_recipients_and_operator_actions_are_logged(relay_factory):
+    """`flush --domain D` is Postfix's `postqueue -s D`: only D's recipients are made due;
+    every hold, release, delete, flush and bounce logs one line per message, with the uid."""
+    import os
+    import smtplib
+    import subprocess
+    import time
+
+    from conftest import RELAYCTL
+    from peers import Upstream
+
+    # Both domains' servers refuse for now: every recipient is deferred with a backoff.
+    down = Upstream(script={"rcpt": "451 4.3.0 not now\r\n"})
+    try:
+        relay = relay_factory(
+            f'[delivery]\nmin_backoff = "1h"\nmax_backoff = "2h"\n'
+            f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{down.port}"]\n')
+        relay.start_worker()
+        with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
+            smtp.sendmail("a@example.org", ["x@one.example", "y@two.example"], b"Subject: both\r\n\r\nx\r\n")
+        relay.wait_until(lambda: len(relay.db().execute(
+            "SELECT 1 FROM recipients WHERE state = 'deferred'").fetchall()) == 2, 30, "both deferred")
+
+        def ctl(*args):
+            out = subprocess.run([str(RELAYCTL), "queue", *args, "-c", str(relay.config)],
+                                 capture_output=True, text=True, timeout=30)
+            assert out.returncode == 0, out.stderr
+            return out
+        ctl("hold", "--all")
+        ctl("release", "--all")
+        # Released recipients are due now; defer them again, an hour off.
+        relay.wait_until(lambda: down.mail_attempts >= 2, 30, "the retry after release")
+        relay.wait_until(lambda: all(r["next_attempt"] > time.time() + 600 for r in relay.db().execute(
+            "SELECT next_attempt FROM recipients")), 30, "both deferred again")
+        # Paused, so that the flushed recipient stays due instead of being tried (and deferred) at once.
+        subprocess.run([str(RELAYCTL), "pause", "-c", str(relay.config)], check=True, capture_output=True)
+        due = {r["address"]: r["next_attempt"] for r in relay.db().execute("SELECT address, next_attempt FROM recipients")}
+        out = ctl("flush", "--domain", "one.example")
+        assert "1 message" in out.stdout
+        after = {r["address"]: r["next_attempt"] for r in relay.db().execute("SELECT address, next_attempt FROM recipients")}
+        assert after["x@one.example"] < time.time() + 5, "the flushed domain is due now"
+        assert after["y@two.example"] == due["y@two.example"], "the other domain keeps its backoff"
+        queue_id = relay.messages()[0]["queue_id"]
+        log = relay.worker_log_text()
+        uid = os.getuid()
+        for action in ("hold", "release", "flush"):
+            assert f"event={action} id={queue_id}" in log and f"uid={uid}" in log, action
+        assert f"event=paused" in log
+        ctl("delete", queue_id)
+        assert f"event=delete id={queue_id}" in relay.worker_log_text()
+    finally:
+        down.stop()
