@@ -86,6 +86,7 @@ struct StatusCommand: ParsableCommand {
                 "spool_replaced": worker?.spoolReplaced ?? false,
             ] as [String: Any]
             print(QueueJSON.encode(object))
+            Self.exitIfDown(listener: listener, worker: worker)
             return
         }
         print("listener:  " + (listener.map { "up, pid \($0["pid"] ?? "?"), \($0["sessions"] ?? 0) session(s)" } ?? "down"))
@@ -106,6 +107,13 @@ struct StatusCommand: ParsableCommand {
         } else {
             print("queue:     unknown: \(countsError ?? "the spool cannot be read")")
         }
+        Self.exitIfDown(listener: listener, worker: worker)
+    }
+
+    /// Monitoring and scripts read the exit status (as of `postfix status`): 69
+    /// (EX_UNAVAILABLE) when a role is not running, after the status is printed.
+    static func exitIfDown(listener: [String: Any]?, worker: ControlStatus.Worker?) {
+        if listener == nil || worker == nil { Foundation.exit(69) }
     }
 }
 

@@ -85,3 +85,20 @@ def test_flush_domain_touches_only_that_domains_recipients_and_operator_actions_
         assert f"event=delete id={queue_id}" in relay.worker_log_text()
     finally:
         down.stop()
+
+
+def test_status_exits_69_while_a_role_is_down(relay):
+    import json
+    import subprocess
+
+    from conftest import RELAYCTL
+
+    def status(*extra):
+        return subprocess.run([str(RELAYCTL), "status", *extra, "-c", str(relay.config)], capture_output=True,
+                              text=True, timeout=30)
+    down = status()
+    assert down.returncode == 69 and "worker:    down" in down.stdout, (down.returncode, down.stdout)
+    assert status("--json").returncode == 69
+    relay.start_worker()
+    up = status("--json")
+    assert up.returncode == 0 and json.loads(up.stdout)["worker"]["pid"] is not None
