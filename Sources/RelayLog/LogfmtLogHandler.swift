@@ -46,7 +46,31 @@ public struct RelayLogHandler: LogHandler {
         case .logfmt: line = fields.map { "\($0.0)=\(Self.logfmtValue($0.1))" }.joined(separator: " ")
         case .json: line = "{" + fields.map { "\"\($0.0)\":\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
         }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        let prefix = Self.toJournal ? "<\(Self.syslogPriority(event.level))>" : ""
+        FileHandle.standardError.write(Data((prefix + line + "\n").utf8))
+    }
+
+    /// Standard error is systemd's journal stream (`JOURNAL_STREAM` names its device and inode,
+    /// sd-daemon(3)): then each line starts with its syslog priority, `<3>` for an error, so
+    /// that `journalctl -p warning` finds warnings.
+    static let toJournal: Bool = {
+        guard let stream = ProcessInfo.processInfo.environment["JOURNAL_STREAM"] else { return false }
+        let parts = stream.split(separator: ":").compactMap { UInt64($0) }
+        var info = stat()
+        guard parts.count == 2, fstat(2, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == parts[0] && UInt64(info.st_ino) == parts[1]
+    }()
+
+    /// syslog(3) priorities: LOG_CRIT 2 … LOG_DEBUG 7.
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .critical: 2
+        case .error: 3
+        case .warning: 4
+        case .notice: 5
+        case .info: 6
+        case .debug, .trace: 7
+        }
     }
 
     static func logfmtValue(_ value: String) -> String {

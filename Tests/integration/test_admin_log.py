@@ -102,3 +102,23 @@ def test_status_exits_69_while_a_role_is_down(relay):
     relay.start_worker()
     up = status("--json")
     assert up.returncode == 0 and json.loads(up.stdout)["worker"]["pid"] is not None
+
+
+def test_under_systemd_each_line_carries_its_syslog_priority(relay_factory, raw):
+    """With JOURNAL_STREAM naming standard error (sd-daemon(3)), lines start with <N>, so
+    `journalctl -p warning` finds the warnings; without it, they do not."""
+    import os
+
+    relay = relay_factory(start=False)
+    relay.log.touch()
+    info = os.stat(relay.log)
+    relay.start(env={**os.environ, "JOURNAL_STREAM": f"{info.st_dev}:{info.st_ino}"})
+    c = raw(relay.port)
+    c.cmd("EHLO client.example")
+    c.cmd("MAIL FROM:<a@example.org>")
+    c.cmd("RCPT TO:<x@elsewhere.example>")  # allowed from loopback: accepted; then a bad one
+    c.cmd("RCPT TO:<bad address>")
+    lines = relay.log_text().splitlines()
+    assert lines and all(re.match(r"<[2-7]>time=", line) for line in lines), lines[:3]
+    assert any(line.startswith("<5>") and "event=listening" in line for line in lines)
+    assert any(line.startswith("<6>") and "event=reject" in line for line in lines)
