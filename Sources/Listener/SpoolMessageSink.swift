@@ -74,7 +74,13 @@ final class SpoolMessageWriter: SMTPMessageWriter {
 
     func write(_ bytes: ByteBuffer) {
         buffer?.append(bytes)
+        if head.count < HeaderFields.headLimit {
+            head += bytes.readableBytesView.prefix(HeaderFields.headLimit - head.count)
+        }
     }
+
+    /// The start of the client's text, for the `message-id` of the log line.
+    private var head: [UInt8] = []
 
     func abort() {
         buffer = nil  // its deinit removes any spill file
@@ -95,16 +101,17 @@ final class SpoolMessageWriter: SMTPMessageWriter {
         let queueID = queueID
         let client = client
         let onCommitted = onCommitted
+        let messageID = HeaderFields.first("Message-ID", in: head)
         spool.commit(message) { result in
             switch result {
             case .success:
-                logger.info(
-                    "queued",
-                    metadata: [
-                        "session": "\(client.sessionID)", "id": "\(queueID)",
-                        "from": "<\(envelope.sender?.description ?? "")>", "size": "\(body.size)",
-                        "nrcpt": "\(envelope.recipients.count)", "client": "\(client.name)[\(client.address)]",
-                    ])
+                var metadata: Logger.Metadata = [
+                    "session": "\(client.sessionID)", "id": "\(queueID)",
+                    "from": "<\(envelope.sender?.description ?? "")>", "size": "\(body.size)",
+                    "nrcpt": "\(envelope.recipients.count)", "client": "\(client.name)[\(client.address)]",
+                ]
+                if let messageID { metadata["message-id"] = "\(messageID)" }
+                logger.info("queued", metadata: metadata)
                 onCommitted()
                 completion(.success(queueID))
             case .failure(let error):

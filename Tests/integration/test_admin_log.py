@@ -122,3 +122,15 @@ def test_under_systemd_each_line_carries_its_syslog_priority(relay_factory, raw)
     assert lines and all(re.match(r"<[2-7]>time=", line) for line in lines), lines[:3]
     assert any(line.startswith("<5>") and "event=listening" in line for line in lines)
     assert any(line.startswith("<6>") and "event=reject" in line for line in lines)
+
+
+def test_the_queued_line_names_the_message_id(relay):
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
+        smtp.sendmail("a@example.org", ["b@example.com"],
+                      b"Subject: id\r\nMessage-ID: <20261207.1@client.example>\r\n\r\nx\r\n")
+        smtp.sendmail("a@example.org", ["b@example.com"], b"Subject: none\r\n\r\ny\r\n")
+    queued = [line for line in relay.log_text().splitlines() if "event=queued" in line]
+    assert len(queued) == 2
+    assert "message-id=<20261207.1@client.example>" in queued[0]
+    assert "message-id" not in queued[1]
