@@ -44,7 +44,7 @@ public struct RelayLogHandler: LogHandler {
         let line: String
         switch format {
         case .logfmt: line = fields.map { "\($0.0)=\(Self.logfmtValue($0.1))" }.joined(separator: " ")
-        case .json: line = "{" + fields.map { "\"\($0.0)\":\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
+        case .json: line = "{" + fields.map { "\"\($0.0)\":\(Self.jsonValue($0.0, $0.1))" }.joined(separator: ",") + "}"
         }
         let prefix = Self.toJournal ? "<\(Self.syslogPriority(event.level))>" : ""
         FileHandle.standardError.write(Data((prefix + line + "\n").utf8))
@@ -77,6 +77,29 @@ public struct RelayLogHandler: LogHandler {
         let needsQuotes = value.isEmpty || value.contains(where: { $0 == " " || $0 == "=" || $0 == "\"" || $0.asciiValue.map { $0 < 32 } ?? false })
         guard needsQuotes else { return value }
         return jsonString(value)
+    }
+
+    /// Fields that hold counts, sizes, ids of processes and seconds: numbers in JSON, so that a
+    /// log pipeline can sum and compare them without parsing strings (issue 12).
+    static let numericFields: Set<String> = [
+        "size", "nrcpt", "delay", "uid", "pid", "sessions", "written", "messages", "concurrency", "max_connections",
+        "unrecorded_outcomes", "deliveries_in_flight", "exit",
+    ]
+
+    /// A JSON value: a number for a numeric field whose value reads as one, else a string.
+    static func jsonValue(_ key: String, _ value: String) -> String {
+        guard numericFields.contains(key), isJSONNumber(value) else { return jsonString(value) }
+        return value
+    }
+
+    /// `-?digits(.digits)?`, no leading zeros: the JSON number forms the fields above take.
+    static func isJSONNumber(_ value: String) -> Bool {
+        var digits = Substring(value)
+        if digits.first == "-" { digits = digits.dropFirst() }
+        let parts = digits.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCII) && $0.allSatisfy(\.isNumber) })
+        else { return false }
+        return parts[0] == "0" || parts[0].first != "0"
     }
 
     static func jsonString(_ value: String) -> String {

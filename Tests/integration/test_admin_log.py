@@ -134,3 +134,16 @@ def test_the_queued_line_names_the_message_id(relay):
     assert len(queued) == 2
     assert "message-id=<20261207.1@client.example>" in queued[0]
     assert "message-id" not in queued[1]
+
+
+def test_json_logs_give_counts_and_sizes_as_numbers(relay_factory):
+    import json
+    import smtplib
+
+    relay = relay_factory('[log]\nformat = "json"\n')
+    with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
+        smtp.sendmail("a@example.org", ["b@example.com", "c@example.com"], b"Subject: n\r\n\r\nx\r\n")
+    events = [json.loads(line) for line in relay.log_text().splitlines()]
+    [queued] = [e for e in events if e["event"] == "queued"]
+    assert isinstance(queued["size"], int) and queued["nrcpt"] == 2
+    assert queued["from"] == "<a@example.org>" and isinstance(queued["id"], str)
