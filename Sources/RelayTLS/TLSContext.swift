@@ -28,11 +28,18 @@ public final class TLSContext: @unchecked Sendable {
         COpenSSLShims_SSL_CTX_harden(context)
         _ = COpenSSLShims_SSL_CTX_set_min_proto_version(
             context, minimum == .tls13 ? COpenSSLShims_TLS1_3_VERSION() : COpenSSLShims_TLS1_2_VERSION())
+        if let reason = TLSError.unreadable(certificate) { throw TLSError("cannot read the certificate \(certificate): \(reason)") }
+        if let reason = TLSError.unreadable(key) { throw TLSError("cannot read the key \(key): \(reason)") }
         guard SSL_CTX_use_certificate_chain_file(context, certificate) == 1 else {
             throw TLSError.drained("cannot load the certificate \(certificate)")
         }
         guard SSL_CTX_use_PrivateKey_file(context, key, COpenSSLShims_SSL_FILETYPE_PEM()) == 1 else {
-            throw TLSError.drained("cannot load the key \(key)")
+            let error = TLSError.drained("cannot load the key \(key)")
+            // OpenSSL finds a key of the wrong pair while loading it.
+            if error.reason.hasSuffix(": key values mismatch") {
+                throw TLSError("the key \(key) does not match the certificate \(certificate)")
+            }
+            throw error
         }
         guard SSL_CTX_check_private_key(context) == 1 else {
             throw TLSError.drained("the key \(key) does not match the certificate \(certificate)")
@@ -57,6 +64,7 @@ public final class TLSContext: @unchecked Sendable {
                 throw TLSError.drained("cannot load the system trust store")
             }
             if let caFile, !caFile.isEmpty {
+                if let reason = TLSError.unreadable(caFile) { throw TLSError("cannot read the CA file \(caFile): \(reason)") }
                 guard SSL_CTX_load_verify_locations(context, caFile, nil) == 1 else {
                     throw TLSError.drained("cannot load the CA file \(caFile)")
                 }

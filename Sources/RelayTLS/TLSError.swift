@@ -1,4 +1,7 @@
 internal import COpenSSL
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A TLS failure with OpenSSL's own words, drained from its per-thread error queue.
 public struct TLSError: Error, Sendable, CustomStringConvertible {
@@ -8,17 +11,36 @@ public struct TLSError: Error, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
-    /// `context`, then every queued OpenSSL error, emptying the queue.
+    /// `context` and, in plain words, the first reason on OpenSSL's error queue — the root
+    /// cause ("No such file or directory", "no start line", "key values mismatch"), not the
+    /// stack of library codes behind it; the queue is emptied.
     static func drained(_ context: String) -> TLSError {
-        var reasons: [String] = []
+        var first: String?
         while true {
             let code = ERR_get_error()
             if code == 0 { break }
-            var buffer = [CChar](repeating: 0, count: 256)
-            ERR_error_string_n(code, &buffer, buffer.count)
-            reasons.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            if first == nil {
+                first = ERR_reason_error_string(code).map { String(cString: $0) } ?? "OpenSSL error \(String(code, radix: 16))"
+            }
         }
-        return TLSError(reasons.isEmpty ? context : "\(context): \(reasons.joined(separator: "; "))")
+        return TLSError(first.map { "\(context): \($0)" } ?? context)
+    }
+
+    /// Why `path` cannot be read by this process, in plain words, or nil when it can: so that a
+    /// certificate the relay user may not read says so with its owner and mode.
+    static func unreadable(_ path: String) -> String? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        if descriptor >= 0 {
+            close(descriptor)
+            return nil
+        }
+        let reason = String(cString: strerror(errno))
+        guard errno == EACCES else { return reason }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return reason }
+        let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "\(info.st_uid)"
+        let me = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())"
+        return "\(reason) (owner \(owner), mode \(String(info.st_mode & 0o7777, radix: 8)); relayd runs as \(me))"
     }
 
     public var description: String { reason }

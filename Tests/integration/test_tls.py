@@ -1,4 +1,5 @@
 """TLS on the listener with the system OpenSSL: STARTTLS and smtps against real peers."""
+import os
 import signal
 import smtplib
 import socket
@@ -8,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import RELAYD, hand_over
+from conftest import DROP, RELAYD, hand_over
 
 
 @pytest.fixture(scope="module")
@@ -127,13 +128,25 @@ def test_require_tls_refuses_mail_before_starttls(relay_factory, certs, raw):
         assert smtp.mail("a@example.org")[0] == 250
 
 
-@pytest.mark.parametrize("problem", ["missing", "mismatch"])
-def test_bad_certificate_files_exit_78_naming_the_file(relay_factory, certs, workdir, problem):
-    key = certs / ("nope.pem" if problem == "missing" else "other-key.pem")
+@pytest.mark.parametrize("problem,words", [
+    ("missing", "cannot read the key {key}: No such file or directory"),
+    ("mismatch", "the key {key} does not match the certificate"),
+    ("unreadable", "cannot read the key {key}: Permission denied (owner root, mode 600; relayd runs as"),
+])
+def test_bad_certificate_files_exit_78_naming_the_file(relay_factory, certs, workdir, problem, words):
+    key = certs / {"missing": "nope.pem", "mismatch": "other-key.pem", "unreadable": "root-only.pem"}[problem]
     relay = relay_factory(f'[tls]\ncert = "{certs / "cert.pem"}"\nkey = "{key}"\n', start=False)
     relay.hand_over()
+    if problem == "unreadable":
+        if not DROP:
+            pytest.skip("needs the relay to run as another user than the key's owner")
+        key.write_bytes((certs / "key.pem").read_bytes())
+        os.chown(key, 0, 0)
+        os.chmod(key, 0o600)
     out = subprocess.run(relay.command("listener"), capture_output=True, text=True, timeout=20)
-    assert out.returncode == 78 and str(key) in out.stderr, out.stderr
+    assert out.returncode == 78 and words.format(key=key) in out.stderr, out.stderr
+    # Plain words: one line, no stack of OpenSSL library codes.
+    assert len(out.stderr.strip().splitlines()) == 1 and "error:" not in out.stderr, out.stderr
 
 
 def test_reload_with_a_bad_pair_keeps_the_old_certificate(relay_factory, certs):
