@@ -52,6 +52,7 @@ public final class Spool: Sendable {
     ) throws(SpoolError) {
         self.directory = directory
         self.logger = logger
+        if let problem = Self.accessProblem(directory) { throw .access(problem) }
         do {
             try FileManager.default.createDirectory(atPath: directory + "/incoming", withIntermediateDirectories: true)
         } catch {
@@ -128,6 +129,22 @@ public final class Spool: Sendable {
             },
             finished: { $0.body.discard() }, onBatch: onBatch)
         writer.start()
+    }
+
+    /// Why this process cannot use the existing `directory` (or its database), in one line
+    /// naming path, owner, mode and the process's user; nil when it can or nothing is there yet.
+    static func accessProblem(_ directory: String) -> String? {
+        for path in [directory, directory + "/" + databaseName] {
+            var info = stat()
+            guard stat(path, &info) == 0 else { continue }
+            let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+            let wanted = isDirectory ? R_OK | W_OK | X_OK : R_OK | W_OK
+            guard access(path, wanted) != 0 else { continue }
+            let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "\(info.st_uid)"
+            let me = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())"
+            return "cannot write \(path): owner \(owner), mode \(String(info.st_mode & 0o7777, radix: 8)); relayd runs as \(me)"
+        }
+        return nil
     }
 
     /// Whether `spool.sqlite` is still the file this process opened: false once it was deleted

@@ -6,6 +6,7 @@ public struct SpoolError: Error, Sendable, CustomStringConvertible {
         case write
         case body
         case notFound
+        case access
     }
     private let base: Base
     /// What went wrong, for the log.
@@ -24,6 +25,11 @@ public struct SpoolError: Error, Sendable, CustomStringConvertible {
     public static func write(_ reason: String) -> SpoolError { SpoolError(.write, reason) }
     /// A body could not be buffered or read back.
     public static func body(_ reason: String) -> SpoolError { SpoolError(.body, reason) }
+    /// The spool directory exists but this process may not use it: fixed by an admin (owner,
+    /// mode), not by waiting, so the roles exit 78 instead of being restarted.
+    public static func access(_ reason: String) -> SpoolError { SpoolError(.access, reason) }
+    /// Whether this is an ``access(_:)`` failure.
+    public var isAccess: Bool { base == .access }
     /// No message with that queue id.
     public static func notFound(_ queueID: String) -> SpoolError { SpoolError(.notFound, "no message \(queueID)") }
 

@@ -29,7 +29,8 @@ struct ListenerCommand: AsyncParsableCommand {
                 onBatch: { _, seconds in metrics.spoolCommitSeconds.record(.nanoseconds(Int64(seconds * 1e9))) })
         } catch {
             logger.critical("cannot open spool", metadata: ["reason": "\(error)"])
-            throw ExitCode(ExitStatus.temporaryFailure)
+            // Permissions are an admin's to fix: exit 78, which the supervisor does not restart.
+            throw ExitCode(error.isAccess ? ExitStatus.configuration : ExitStatus.temporaryFailure)
         }
         let group = SMTPServerBootstrap.makeEventLoopGroup()
         let role: ListenerRole

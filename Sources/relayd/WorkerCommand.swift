@@ -30,7 +30,8 @@ struct WorkerCommand: AsyncParsableCommand {
             try spool.lockForWorker()
         } catch {
             logger.critical("cannot open spool", metadata: ["reason": "\(error)"])
-            throw ExitCode(ExitStatus.temporaryFailure)
+            // Permissions are an admin's to fix: exit 78, which the supervisor does not restart.
+            throw ExitCode((error as? SpoolError)?.isAccess == true ? ExitStatus.configuration : ExitStatus.temporaryFailure)
         }
         let group = SMTPServerBootstrap.makeEventLoopGroup()
         let metrics = RelayMetrics()

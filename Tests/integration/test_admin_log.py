@@ -147,3 +147,24 @@ def test_json_logs_give_counts_and_sizes_as_numbers(relay_factory):
     [queued] = [e for e in events if e["event"] == "queued"]
     assert isinstance(queued["size"], int) and queued["nrcpt"] == 2
     assert queued["from"] == "<a@example.org>" and isinstance(queued["id"], str)
+
+
+def test_a_spool_the_relay_user_cannot_write_is_one_line_and_exit_78(workdir):
+    """Not a restart loop with growing back-off: the supervisor stops at once, and the line
+    names the path, its owner and mode, and the user relayd runs as."""
+    import subprocess
+
+    import pytest
+
+    from conftest import DROP, RELAYD, hand_over, unprivileged
+    if not DROP:
+        pytest.skip("needs the relay to run as another user than the spool's owner")
+    conf = workdir / "relayd.conf"
+    conf.write_text(f'spool_dir = "{workdir}/spool"\nrun_dir = "{workdir}"\n[[listener]]\naddress = "127.0.0.1:0"\n')
+    hand_over(workdir)
+    spool = workdir / "spool"
+    spool.mkdir(mode=0o700)  # root's, as a hand-made directory would be
+    out = subprocess.run(unprivileged([RELAYD, "serve", "-c", conf]), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 78, out.stderr
+    assert f"cannot write {spool}: owner root, mode 700; relayd runs as" in out.stderr, out.stderr
+    assert "restart_in" not in out.stderr
