@@ -46,10 +46,11 @@ struct QueueListCommand: ParsableCommand {
             fail("\(error)", code: 69)
         }
         let selected = messages.filter(matches)
+        let reasons = WaitingReason(spoolDirectory: try options.configuration().spoolDir)
         if json {
-            for message in selected { print(QueueJSON.line(message)) }
+            for message in selected { print(QueueJSON.line(message, reasons: reasons)) }
         } else {
-            print(QueueTable.render(selected), terminator: "")
+            print(QueueTable.render(selected, reasons: reasons), terminator: "")
         }
     }
 

@@ -4,13 +4,13 @@ import Spool
 /// One JSON object per message, with `postqueue -j` member names plus per-recipient state,
 /// attempts and times (SPEC: relayctl). Times are Unix seconds.
 enum QueueJSON {
-    static func line(_ message: QueuedMessage) -> String {
-        encode(object(message))
+    static func line(_ message: QueuedMessage, reasons: WaitingReason) -> String {
+        encode(object(message, reasons: reasons))
     }
 
     /// `queue show --json`: the listing's object plus attempts and client facts.
-    static func details(_ details: QueuedMessageDetails) -> String {
-        var object = object(details.message)
+    static func details(_ details: QueuedMessageDetails, reasons: WaitingReason) -> String {
+        var object = object(details.message, reasons: reasons)
         object["attempts"] = details.attempts.map { attempt -> [String: Any] in
             var entry: [String: Any] = ["time": Int(attempt.time), "recipient": attempt.recipient]
             entry["relay"] = attempt.relay ?? NSNull()
@@ -33,14 +33,14 @@ enum QueueJSON {
         return String(decoding: data, as: UTF8.self)
     }
 
-    static func object(_ message: QueuedMessage) -> [String: Any] {
+    static func object(_ message: QueuedMessage, reasons: WaitingReason) -> [String: Any] {
         let recipients: [[String: Any]] = message.recipients.map { recipient in
             var object: [String: Any] = [
                 "address": recipient.address, "state": recipient.state, "attempts": recipient.attempts,
                 "next_attempt": Int(recipient.nextAttempt),
             ]
             if let last = recipient.lastAttempt { object["last_attempt"] = Int(last) }
-            if let reason = recipient.lastReply { object["delay_reason"] = reason }
+            if let reason = reasons.of(recipient) { object["delay_reason"] = reason }
             return object
         }
         return [

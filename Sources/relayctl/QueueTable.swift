@@ -4,7 +4,7 @@ import Spool
 /// The `postqueue -p` layout: id (`*` active, `!` held), size, arrival, sender; then each
 /// recipient under its last delay reason; then the total line.
 enum QueueTable {
-    static func render(_ messages: [QueuedMessage]) -> String {
+    static func render(_ messages: [QueuedMessage], reasons: WaitingReason) -> String {
         guard !messages.isEmpty else { return "Mail queue is empty\n" }
         let idWidth = max(10, (messages.map(\.queueID.count).max() ?? 10) + 1)
         var out = pad("-Queue ID-", idWidth) + "  --Size-- ----Arrival Time---- -Sender/Recipient-------\n"
@@ -19,10 +19,10 @@ enum QueueTable {
             }
             let size = String(message.size)
             out += pad(message.queueID + mark, idWidth) + " " + String(repeating: " ", count: max(0, 9 - size.count))
-                + size + " " + arrival(message.arrivalTime) + "  " + (message.sender.isEmpty ? "MAILER-DAEMON" : message.sender) + "\n"
+                + size + " " + WaitingReason.time(message.arrivalTime) + "  " + (message.sender.isEmpty ? "MAILER-DAEMON" : message.sender) + "\n"
             var lastReason: String?
             for recipient in message.recipients {
-                if let reason = recipient.lastReply, reason != lastReason {
+                if let reason = reasons.of(recipient), reason != lastReason {
                     out += "(\(reason))\n"
                     lastReason = reason
                 }
@@ -37,15 +37,5 @@ enum QueueTable {
 
     private static func pad(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(0, width - text.count))
-    }
-
-    /// `Mon Nov 23 13:34:42`, local time, as postqueue prints it.
-    private static func arrival(_ time: Double) -> String {
-        var seconds = time_t(time)
-        var parts = tm()
-        localtime_r(&seconds, &parts)
-        var buffer = [Int8](repeating: 0, count: 64)
-        let count = strftime(&buffer, buffer.count, "%a %b %e %H:%M:%S", &parts)
-        return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -12,8 +12,9 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         guard let details = try options.reader().details(queueID: id) else { fail("\(id): no such message in the queue", code: 65) }
+        let reasons = WaitingReason(spoolDirectory: try options.configuration().spoolDir)
         if json {
-            print(QueueJSON.details(details))
+            print(QueueJSON.details(details, reasons: reasons))
             return
         }
         let message = details.message
@@ -25,7 +26,7 @@ struct ShowCommand: ParsableCommand {
         for recipient in message.recipients {
             var line = "recipient: <\(recipient.address)> \(recipient.state), \(recipient.attempts) attempt(s)"
             if recipient.state != "held" { line += ", next \(Date(timeIntervalSince1970: recipient.nextAttempt))" }
-            if let reply = recipient.lastReply { line += ", last: \(reply)" }
+            if let reason = reasons.of(recipient) { line += ", \(recipient.lastReply == reason ? "last: " : "")\(reason)" }
             print(line)
         }
         for attempt in details.attempts {

@@ -31,7 +31,7 @@ struct WorkerCommand: AsyncParsableCommand {
         } catch {
             logger.critical("cannot open spool", metadata: ["reason": "\(error)"])
             // Permissions are an admin's to fix: exit 78, which the supervisor does not restart.
-            throw ExitCode((error as? SpoolError)?.isAccess == true ? ExitStatus.configuration : ExitStatus.temporaryFailure)
+            throw ExitCode(error.isAccess ? ExitStatus.configuration : ExitStatus.temporaryFailure)
         }
         let group = SMTPServerBootstrap.makeEventLoopGroup()
         let metrics = RelayMetrics()

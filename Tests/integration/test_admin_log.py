@@ -168,3 +168,43 @@ def test_a_spool_the_relay_user_cannot_write_is_one_line_and_exit_78(workdir):
     assert out.returncode == 78, out.stderr
     assert f"cannot write {spool}: owner root, mode 700; relayd runs as" in out.stderr, out.stderr
     assert "restart_in" not in out.stderr
+
+
+def test_the_queue_says_why_each_recipient_waits(relay_factory):
+    """As `postqueue -p` does, in parentheses above the recipients, and as delay_reason in
+    --json: the last reply, held, paused, or a backed-off destination."""
+    import json
+    import smtplib
+    import subprocess
+
+    from conftest import RELAYCTL
+    from peers import Upstream
+
+    down = Upstream(script={"rcpt": "451 4.3.0 not now\r\n"})
+    try:
+        relay = relay_factory(
+            f'[delivery]\nmin_backoff = "1h"\nmax_backoff = "2h"\n'
+            f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{down.port}"]\n')
+        relay.start_worker()
+        with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
+            smtp.sendmail("a@example.org", ["x@one.example"], b"Subject: 1\r\n\r\nx\r\n")
+            smtp.sendmail("a@example.org", ["y@two.example"], b"Subject: 2\r\n\r\ny\r\n")
+        relay.wait_until(lambda: len(relay.db().execute(
+            "SELECT 1 FROM recipients WHERE state = 'deferred'").fetchall()) == 2, 30, "both deferred")
+
+        def ctl(*args):
+            return subprocess.run([str(RELAYCTL), *args, "-c", str(relay.config)], capture_output=True, text=True,
+                                  timeout=30)
+        listing = ctl("queue").stdout
+        assert "(451 4.3.0 not now)" in listing, listing
+        first, second = [m["queue_id"] for m in relay.messages()]
+        ctl("queue", "hold", first)
+        ctl("pause", "--domain", "two.example")
+        listing = ctl("queue").stdout
+        assert "(held by the operator (relayctl queue release))" in listing, listing
+        assert "(delivery to two.example paused by the operator (relayctl resume --domain two.example))" in listing
+        reasons = {json.loads(line)["queue_id"]: json.loads(line)["recipients"][0]["delay_reason"]
+                   for line in ctl("queue", "--json").stdout.splitlines()}
+        assert reasons[first].startswith("held") and reasons[second].startswith("delivery to two.example paused")
+    finally:
+        down.stop()
