@@ -1,6 +1,38 @@
 """What an admin reads in the log (issue 12): one line per refusal, with Postfix's
 `NOQUEUE: reject:` facts: stage, client, helo, from, to and the reply."""
 import re
+import smtplib
+
+import pytest
+
+from peers import Upstream
+
+
+@pytest.fixture
+def deferring(relay_factory):
+    """A relay with its worker whose only upstream answers 451 to every RCPT (an hour's
+    backoff follows): `deferring([["x@one.example"], ...])` sends one message per list and
+    returns the relay once every recipient is deferred."""
+    upstreams = []
+
+    def make(messages: list[list[str]]):
+        down = Upstream(script={"rcpt": "451 4.3.0 not now\r\n"})
+        upstreams.append(down)
+        relay = relay_factory(
+            f'[delivery]\nmin_backoff = "1h"\nmax_backoff = "2h"\n'
+            f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{down.port}"]\n')
+        relay.start_worker()
+        with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
+            for recipients in messages:
+                smtp.sendmail("a@example.org", recipients, b"Subject: waits\r\n\r\nx\r\n")
+        count = sum(len(r) for r in messages)
+        relay.wait_until(lambda: len(relay.db().execute(
+            "SELECT 1 FROM recipients WHERE state = 'deferred'").fetchall()) == count, 30, "every recipient deferred")
+        return relay, down
+
+    yield make
+    for down in upstreams:
+        down.stop()
 
 
 def reject_lines(relay) -> list[str]:
@@ -33,58 +65,44 @@ def test_every_refusal_has_one_log_line_with_postfixs_facts(relay_factory, raw):
     assert len(reject_lines(relay)) == 3
 
 
-def test_flush_domain_touches_only_that_domains_recipients_and_operator_actions_are_logged(relay_factory):
+def test_flush_domain_touches_only_that_domains_recipients_and_operator_actions_are_logged(deferring):
     """`flush --domain D` is Postfix's `postqueue -s D`: only D's recipients are made due;
     every hold, release, delete, flush and bounce logs one line per message, with the uid."""
     import os
-    import smtplib
     import subprocess
     import time
 
     from conftest import RELAYCTL
-    from peers import Upstream
 
-    # Both domains' servers refuse for now: every recipient is deferred with a backoff.
-    down = Upstream(script={"rcpt": "451 4.3.0 not now\r\n"})
-    try:
-        relay = relay_factory(
-            f'[delivery]\nmin_backoff = "1h"\nmax_backoff = "2h"\n'
-            f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{down.port}"]\n')
-        relay.start_worker()
-        with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
-            smtp.sendmail("a@example.org", ["x@one.example", "y@two.example"], b"Subject: both\r\n\r\nx\r\n")
-        relay.wait_until(lambda: len(relay.db().execute(
-            "SELECT 1 FROM recipients WHERE state = 'deferred'").fetchall()) == 2, 30, "both deferred")
+    relay, down = deferring([["x@one.example", "y@two.example"]])
 
-        def ctl(*args):
-            out = subprocess.run([str(RELAYCTL), "queue", *args, "-c", str(relay.config)],
-                                 capture_output=True, text=True, timeout=30)
-            assert out.returncode == 0, out.stderr
-            return out
-        ctl("hold", "--all")
-        ctl("release", "--all")
-        # Released recipients are due now; defer them again, an hour off.
-        relay.wait_until(lambda: down.mail_attempts >= 2, 30, "the retry after release")
-        relay.wait_until(lambda: all(r["next_attempt"] > time.time() + 600 for r in relay.db().execute(
-            "SELECT next_attempt FROM recipients")), 30, "both deferred again")
-        # Paused, so that the flushed recipient stays due instead of being tried (and deferred) at once.
-        subprocess.run([str(RELAYCTL), "pause", "-c", str(relay.config)], check=True, capture_output=True)
-        due = {r["address"]: r["next_attempt"] for r in relay.db().execute("SELECT address, next_attempt FROM recipients")}
-        out = ctl("flush", "--domain", "one.example")
-        assert "1 message" in out.stdout
-        after = {r["address"]: r["next_attempt"] for r in relay.db().execute("SELECT address, next_attempt FROM recipients")}
-        assert after["x@one.example"] < time.time() + 5, "the flushed domain is due now"
-        assert after["y@two.example"] == due["y@two.example"], "the other domain keeps its backoff"
-        queue_id = relay.messages()[0]["queue_id"]
-        log = relay.worker_log_text()
-        uid = os.getuid()
-        for action in ("hold", "release", "flush"):
-            assert f"event={action} id={queue_id}" in log and f"uid={uid}" in log, action
-        assert f"event=paused" in log
-        ctl("delete", queue_id)
-        assert f"event=delete id={queue_id}" in relay.worker_log_text()
-    finally:
-        down.stop()
+    def ctl(*args):
+        out = subprocess.run([str(RELAYCTL), "queue", *args, "-c", str(relay.config)],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        return out
+    ctl("hold", "--all")
+    ctl("release", "--all")
+    # Released recipients are due now; defer them again, an hour off.
+    relay.wait_until(lambda: down.mail_attempts >= 2, 30, "the retry after release")
+    relay.wait_until(lambda: all(r["next_attempt"] > time.time() + 600 for r in relay.db().execute(
+        "SELECT next_attempt FROM recipients")), 30, "both deferred again")
+    # Paused, so that the flushed recipient stays due instead of being tried (and deferred) at once.
+    subprocess.run([str(RELAYCTL), "pause", "-c", str(relay.config)], check=True, capture_output=True)
+    due = {r["address"]: r["next_attempt"] for r in relay.db().execute("SELECT address, next_attempt FROM recipients")}
+    out = ctl("flush", "--domain", "one.example")
+    assert "1 message" in out.stdout
+    after = {r["address"]: r["next_attempt"] for r in relay.db().execute("SELECT address, next_attempt FROM recipients")}
+    assert after["x@one.example"] < time.time() + 5, "the flushed domain is due now"
+    assert after["y@two.example"] == due["y@two.example"], "the other domain keeps its backoff"
+    queue_id = relay.messages()[0]["queue_id"]
+    log = relay.worker_log_text()
+    uid = os.getuid()
+    for action in ("hold", "release", "flush"):
+        assert f"event={action} id={queue_id}" in log and f"uid={uid}" in log, action
+    assert f"event=paused" in log
+    ctl("delete", queue_id)
+    assert f"event=delete id={queue_id}" in relay.worker_log_text()
 
 
 def test_status_exits_69_while_a_role_is_down(relay):
@@ -170,41 +188,27 @@ def test_a_spool_the_relay_user_cannot_write_is_one_line_and_exit_78(workdir):
     assert "restart_in" not in out.stderr
 
 
-def test_the_queue_says_why_each_recipient_waits(relay_factory):
+def test_the_queue_says_why_each_recipient_waits(deferring):
     """As `postqueue -p` does, in parentheses above the recipients, and as delay_reason in
     --json: the last reply, held, paused, or a backed-off destination."""
     import json
-    import smtplib
     import subprocess
 
     from conftest import RELAYCTL
-    from peers import Upstream
 
-    down = Upstream(script={"rcpt": "451 4.3.0 not now\r\n"})
-    try:
-        relay = relay_factory(
-            f'[delivery]\nmin_backoff = "1h"\nmax_backoff = "2h"\n'
-            f'[[route]]\ndomains = ["*"]\nhosts = ["[127.0.0.1]:{down.port}"]\n')
-        relay.start_worker()
-        with smtplib.SMTP("127.0.0.1", relay.port) as smtp:
-            smtp.sendmail("a@example.org", ["x@one.example"], b"Subject: 1\r\n\r\nx\r\n")
-            smtp.sendmail("a@example.org", ["y@two.example"], b"Subject: 2\r\n\r\ny\r\n")
-        relay.wait_until(lambda: len(relay.db().execute(
-            "SELECT 1 FROM recipients WHERE state = 'deferred'").fetchall()) == 2, 30, "both deferred")
+    relay, _ = deferring([["x@one.example"], ["y@two.example"]])
 
-        def ctl(*args):
-            return subprocess.run([str(RELAYCTL), *args, "-c", str(relay.config)], capture_output=True, text=True,
-                                  timeout=30)
-        listing = ctl("queue").stdout
-        assert "(451 4.3.0 not now)" in listing, listing
-        first, second = [m["queue_id"] for m in relay.messages()]
-        ctl("queue", "hold", first)
-        ctl("pause", "--domain", "two.example")
-        listing = ctl("queue").stdout
-        assert "(held by the operator (relayctl queue release))" in listing, listing
-        assert "(delivery to two.example paused by the operator (relayctl resume --domain two.example))" in listing
-        reasons = {json.loads(line)["queue_id"]: json.loads(line)["recipients"][0]["delay_reason"]
-                   for line in ctl("queue", "--json").stdout.splitlines()}
-        assert reasons[first].startswith("held") and reasons[second].startswith("delivery to two.example paused")
-    finally:
-        down.stop()
+    def ctl(*args):
+        return subprocess.run([str(RELAYCTL), *args, "-c", str(relay.config)], capture_output=True, text=True,
+                              timeout=30)
+    listing = ctl("queue").stdout
+    assert "(451 4.3.0 not now)" in listing, listing
+    first, second = [m["queue_id"] for m in relay.messages()]
+    ctl("queue", "hold", first)
+    ctl("pause", "--domain", "two.example")
+    listing = ctl("queue").stdout
+    assert "(held by the operator (relayctl queue release))" in listing, listing
+    assert "(delivery to two.example paused by the operator (relayctl resume --domain two.example))" in listing
+    reasons = {json.loads(line)["queue_id"]: json.loads(line)["recipients"][0]["delay_reason"]
+               for line in ctl("queue", "--json").stdout.splitlines()}
+    assert reasons[first].startswith("held") and reasons[second].startswith("delivery to two.example paused")
