@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RelayConfig
+import SMTPCore
 
 /// `relayctl send [-f SENDER] [-t] [RCPT…]`: queue a message read on stdin.
 struct SendCommand: ParsableCommand {
@@ -26,6 +27,8 @@ struct Injection {
     /// sendmail -i / -oi: a line with a single dot does not end the input.
     var ignoreDots: Bool
     var recipients: [String]
+    /// Called as `sendmail`: silent on success, as sendmail is (cron mails any output).
+    var quiet = false
 
     func run(configuration: RelayConfiguration) throws -> Never {
         var text = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
@@ -37,13 +40,19 @@ struct Injection {
             text = stripped
         }
         guard !all.isEmpty else { fail("no recipients (name them, or use -t)", code: 64) }
-        let envelopeSender = sender ?? "\(ProcessInfo.processInfo.environment["USER"] ?? NSUserName())@\(configuration.hostname)"
-        if let fullName, !Self.hasHeader("from", in: text) {
-            text = Array("From: \(fullName) <\(envelopeSender)>\r\n".utf8) + text
+        // Postfix's cleanup for local mail: bare names qualified (root and postmaster to the
+        // postmaster), missing From:, Date: and Message-ID: added.
+        let envelopeSender = LocalSubmission.qualify(
+            sender ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName(), domain: configuration.hostname)
+        all = all.map {
+            LocalSubmission.qualify($0, domain: configuration.hostname, postmaster: configuration.postmasterAddress)
         }
+        let now = Date().timeIntervalSince1970
+        let messageID = "\(Int(now * 1000)).\(UInt32.random(in: 0...UInt32.max))@\(configuration.hostname)"
+        text = LocalSubmission.completingHeader(text, sender: envelopeSender, fullName: fullName, time: now, messageID: messageID)
         do {
             let id = try Submission(sender: envelopeSender, recipients: all, text: text).submit(to: configuration)
-            if ProcessInfo.processInfo.environment["RELAYCTL_QUIET"] == nil {
+            if !quiet && ProcessInfo.processInfo.environment["RELAYCTL_QUIET"] == nil {
                 FileHandle.standardError.write(Data("relayctl: queued as \(id)\n".utf8))
             }
             Foundation.exit(0)
@@ -62,12 +71,6 @@ struct Injection {
             start = end + 1
         }
         return text
-    }
-
-    static func hasHeader(_ name: String, in text: [UInt8]) -> Bool {
-        let string = String(decoding: text.prefix(64 * 1024), as: UTF8.self)
-        let header = string.components(separatedBy: "\n\n").first?.components(separatedBy: "\r\n\r\n").first ?? ""
-        return header.split(separator: "\n").contains { $0.lowercased().hasPrefix(name + ":") }
     }
 }
 
@@ -121,7 +124,8 @@ enum SendmailMode {
         }
         let options = try RelayctlOptions.parse(configPath.map { ["-c", $0] } ?? [])
         try Injection(
-            sender: sender, fullName: fullName, fromHeaders: fromHeaders, ignoreDots: ignoreDots, recipients: recipients
+            sender: sender, fullName: fullName, fromHeaders: fromHeaders, ignoreDots: ignoreDots, recipients: recipients,
+            quiet: true
         ).run(configuration: options.configuration())
     }
 

@@ -69,3 +69,26 @@ def test_listener_down_is_a_temporary_failure(relay_factory, workdir):
     out = subprocess.run([str(RELAYCTL), "send", "-c", str(relay.config), "b@example.com"], input="Subject: x\n\ny\n",
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 75 and "not running" in out.stderr
+
+
+def test_crons_exact_call_as_a_user_reaches_the_postmaster(relay_factory, workdir):
+    """Debian's cron runs `sendmail -FCronDaemon -i -B8BITMIME -oem root`, as the crontab's
+    owner: root is the postmaster's (Debian's aliases), the sender is qualified with the
+    hostname (Postfix's myorigin), and From:, Date: and Message-ID: are added."""
+    import re
+
+    from conftest import unprivileged
+    relay = relay_factory('[relay]\npostmaster = "admin@example.com"\n')
+    sendmail, _ = links(workdir)
+    out = subprocess.run(unprivileged([sendmail, "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"]),
+                         input=b"Subject: Cron <nobody@host> run-parts\n\nhello from cron\n", capture_output=True,
+                         timeout=30, env={**os.environ, "USER": "nobody", "RELAYD_CONFIG": str(relay.config)})
+    assert (out.returncode, out.stdout, out.stderr) == (0, b"", b""), out.stderr  # silent, as sendmail is
+    [message] = relay.messages()
+    assert message["sender"] == "nobody@relay.test"
+    assert [r["address"] for r in relay.recipients(message["queue_id"])] == ["admin@example.com"]
+    body = relay.body(message["queue_id"]).decode()
+    assert "\r\nFrom: CronDaemon <nobody@relay.test>\r\n" in body
+    assert re.search(r"\r\nDate: \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n", body)
+    assert re.search(r"\r\nMessage-ID: <\d+\.\d+@relay\.test>\r\n", body)
+    assert body.endswith("Subject: Cron <nobody@host> run-parts\r\n\r\nhello from cron\r\n")
