@@ -49,8 +49,15 @@ struct RelayctlOptions: ParsableArguments {
 }
 
 /// Prints `relayctl: message` on stderr and exits.
+/// The name errors are prefixed with: `sendmail` or `mailq` when called by that name, as
+/// scripts and cron's mail expect.
+let programName: String = {
+    let name = (CommandLine.arguments.first ?? "").split(separator: "/").last.map(String.init) ?? ""
+    return ["sendmail", "mailq"].contains(name) ? name : "relayctl"
+}()
+
 func fail(_ message: String, code: Int32) -> Never {
-    FileHandle.standardError.write(Data("relayctl: \(message)\n".utf8))
+    FileHandle.standardError.write(Data("\(programName): \(message)\n".utf8))
     Foundation.exit(code)
 }
 

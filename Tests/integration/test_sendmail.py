@@ -92,3 +92,10 @@ def test_crons_exact_call_as_a_user_reaches_the_postmaster(relay_factory, workdi
     assert re.search(r"\r\nDate: \w{3}, \d+ \w{3} \d{4} \d\d:\d\d:\d\d \+0000\r\n", body)
     assert re.search(r"\r\nMessage-ID: <\d+\.\d+@relay\.test>\r\n", body)
     assert body.endswith("Subject: Cron <nobody@host> run-parts\r\n\r\nhello from cron\r\n")
+
+
+def test_sendmail_errors_are_prefixed_sendmail(relay, workdir):
+    sendmail, _ = links(workdir)
+    out = subprocess.run([str(sendmail), "-C", str(relay.config), "-i"], input=b"Subject: x\n\ny\n",
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 64 and out.stderr.startswith("sendmail: no recipients"), out.stderr
