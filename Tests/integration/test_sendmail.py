@@ -96,6 +96,6 @@ def test_crons_exact_call_as_a_user_reaches_the_postmaster(relay_factory, workdi
 
 def test_sendmail_errors_are_prefixed_sendmail(relay, workdir):
     sendmail, _ = links(workdir)
-    out = subprocess.run([str(sendmail), "-C", str(relay.config), "-i"], input=b"Subject: x\n\ny\n",
+    out = subprocess.run([str(sendmail), "-C", str(relay.config), "-i"], input="Subject: x\n\ny\n",
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 64 and out.stderr.startswith("sendmail: no recipients"), out.stderr
