@@ -113,7 +113,11 @@ enum SendmailMode {
                     if rest == "p" { mailq(configPath) }
                     if rest == "m" || rest.isEmpty { break }
                     fail("-b\(rest) is not supported\nusage: sendmail [-t] [-i] [-f sender] [-F name] [recipient …]", code: 64)
-                case "v", "d", "N", "R", "V", "X", "B", "h", "q", "L", "U", "G", "A", "e", "m": break
+                case "q":
+                    // -q alone: deliver the queue now (Postfix's sendmail -q, postqueue -f);
+                    // -q with an interval starts a queue daemon elsewhere, so it is ignored.
+                    if rest.isEmpty { flush(configPath) }
+                case "v", "d", "N", "R", "V", "X", "B", "h", "L", "U", "G", "A", "e", "m": break
                 default:
                     fail("unknown option \(argument)\nusage: sendmail [-t] [-i] [-f sender] [-F name] [recipient …]", code: 64)
                 }
@@ -127,6 +131,16 @@ enum SendmailMode {
             sender: sender, fullName: fullName, fromHeaders: fromHeaders, ignoreDots: ignoreDots, recipients: recipients,
             quiet: true
         ).run(configuration: options.configuration())
+    }
+
+    static func flush(_ configPath: String?) -> Never {
+        do {
+            let command = try FlushCommand.parse(["--all"] + (configPath.map { ["-c", $0] } ?? []))
+            try command.run()
+            Foundation.exit(0)
+        } catch {
+            FlushCommand.exit(withError: error)
+        }
     }
 
     static func mailq(_ configPath: String?) -> Never {

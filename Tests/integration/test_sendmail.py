@@ -99,3 +99,15 @@ def test_sendmail_errors_are_prefixed_sendmail(relay, workdir):
     out = subprocess.run([str(sendmail), "-C", str(relay.config), "-i"], input="Subject: x\n\ny\n",
                          capture_output=True, text=True, timeout=30)
     assert out.returncode == 64 and out.stderr.startswith("sendmail: no recipients"), out.stderr
+
+
+def test_sendmail_q_delivers_the_queue_now(relay, workdir):
+    """`sendmail -q` is Postfix's `postqueue -f`: the worker flushes everything."""
+    sendmail, _ = links(workdir)
+    relay.start_worker()
+    out = subprocess.run([str(sendmail), "-C", str(relay.config), "-q"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "flush" in out.stdout
+    refused = subprocess.run([str(sendmail), "-C", str(relay.config), "-bs"], capture_output=True, text=True,
+                             timeout=30)
+    assert refused.returncode == 64 and refused.stderr.startswith("sendmail: -bs is not supported"), refused.stderr
