@@ -39,6 +39,28 @@ extension RelayConfiguration {
         Self.decode(text, source: source, isolation: isolation).problems
     }
 
+    /// Every problem in the file at `path`, in file order (see ``problems(in:source:isolation:)``);
+    /// one when the file cannot be read.
+    public static func problems(atPath path: String, isolation: TOMLParseIsolation? = nil) -> [ConfigurationError] {
+        do {
+            return problems(in: try ConfigurationFile.contents(of: path), source: path, isolation: isolation)
+        } catch {
+            return [error]
+        }
+    }
+
+    /// What is allowed but probably wrong, one sentence each, for `check-config` to print
+    /// without failing.
+    public var warnings: [String] {
+        var found: [String] = []
+        if !hostname.contains(".") {
+            found.append(
+                "hostname: \"\(hostname)\" has no dot; receivers expect a fully qualified name in EHLO and Message-IDs, "
+                    + "and bare local names are qualified with it")
+        }
+        return found
+    }
+
     /// Reads and parses a configuration file.
     /// - Parameter path: The file, e.g. `/etc/relayd/relayd.conf`; error messages name it as given.
     /// - Returns: The configuration, defaults filled in.

@@ -13,8 +13,16 @@ struct CheckConfigCommand: ParsableCommand {
         abstract: "Validate the configuration and print it with every default filled in (secrets redacted).")
 
     @OptionGroup var config: ConfigurationOption
+    @Flag(name: [.customShort("q"), .long], help: "Print nothing when the file is valid (for ExecStartPre).")
+    var quiet = false
 
     func run() throws {
+        // Every problem at once, not the first only: one edit fixes them all.
+        let problems = RelayConfiguration.problems(atPath: config.resolvedPath, isolation: ConfigurationOption.isolation)
+        if !problems.isEmpty {
+            for problem in problems { FileHandle.standardError.write(Data("relayd: \(problem)\n".utf8)) }
+            throw ExitCode(ExitStatus.configuration)
+        }
         let configuration = try config.load()
         do {
             try ListenerRole.loadFiles(configuration)
@@ -23,7 +31,10 @@ struct CheckConfigCommand: ParsableCommand {
             FileHandle.standardError.write(Data("relayd: \(config.resolvedPath): \(error)\n".utf8))
             throw ExitCode(ExitStatus.configuration)
         }
-        print(configuration.effectiveTOML(), terminator: "")
+        for warning in configuration.warnings {
+            FileHandle.standardError.write(Data("relayd: \(config.resolvedPath): warning: \(warning)\n".utf8))
+        }
+        if !quiet { print(configuration.effectiveTOML(), terminator: "") }
     }
 
     /// A route's `ca_file` must load as trust anchors and its `password_file` be readable: the

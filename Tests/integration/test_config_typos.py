@@ -73,3 +73,24 @@ def test_a_reload_of_a_broken_file_keeps_the_relay_running(relay_factory, typo, 
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=60)
+
+
+def test_check_config_names_every_problem_and_q_is_quiet(workdir):
+    """Every problem at once, in file order; -q prints nothing for a valid file; a hostname
+    without a dot is a warning, not a failure."""
+    from conftest import RELAYD
+    bad = workdir / "bad.conf"
+    bad.write_text('hostname = "relay.test"\n[limits]\nmax_recipients = -1\nmax_errors = 0\n[relay]\nbogus = 1\n')
+    out = subprocess.run([str(RELAYD), "check-config", "-c", str(bad)], capture_output=True, text=True, timeout=60)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 78 and len(lines) == 3, out.stderr
+    assert [line.split(":")[2] for line in lines] == ["3", "4", "6"], lines
+    good = workdir / "good.conf"
+    good.write_text('hostname = "relay.test"\n')
+    quiet = subprocess.run([str(RELAYD), "check-config", "-q", "-c", str(good)], capture_output=True, text=True, timeout=60)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+    dotless = workdir / "dotless.conf"
+    dotless.write_text('hostname = "mailhost"\n')
+    warned = subprocess.run([str(RELAYD), "check-config", "-q", "-c", str(dotless)], capture_output=True, text=True,
+                            timeout=60)
+    assert warned.returncode == 0 and "warning: hostname: \"mailhost\" has no dot" in warned.stderr, warned.stderr

@@ -165,7 +165,7 @@ def test_every_relayctl_form_is_accepted(served, workdir, form):  # noqa: F811
 
 def test_every_relayd_form_is_accepted(workdir):
     forms = synopsis("relayd.8")
-    assert "relayd check-config [-c file]" in forms, forms
+    assert "relayd check-config [-q] [-c file]" in forms, forms
     conf = workdir / "relayd.conf"
     conf.write_text(f'spool_dir = "{workdir}/spool"\nrun_dir = "{workdir}"\n')
     for form in forms:
