@@ -112,6 +112,10 @@ def test_the_installed_package_takes_lists_counts_and_delivers_mail_as_relayd(ro
     assert inside(root, "install", "-d", "-o", "relayd", "-g", "relayd", "-m", "0750", "/run/relayd").returncode == 0
     check = inside(root, *as_relayd("/usr/sbin/relayd", "check-config", "-c", "/etc/relayd/relayd.conf"))
     assert check.returncode == 0, check.stderr
+    assert os.readlink(root / "usr" / "lib" / "sendmail") == "../sbin/sendmail"
+    unit = (root / "lib" / "systemd" / "system" / "relayd.service").read_text()
+    assert "ExecReload=/usr/bin/relayctl reload -c /etc/relayd/relayd.conf" in unit
+    assert "ExecStartPre=/usr/sbin/relayd check-config -q -c /etc/relayd/relayd.conf" in unit
     log = open(root / "tmp" / "serve.log", "ab")
     serve = subprocess.Popen(["chroot", str(root), "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
                               *as_relayd("/usr/sbin/relayd", "serve", "-c", "/etc/relayd/relayd.conf")],

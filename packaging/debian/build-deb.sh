@@ -18,6 +18,9 @@ install -D -m 0755 "$BIN/relayctl" "$STAGE/usr/bin/relayctl"
 strip --strip-unneeded "$STAGE/usr/sbin/relayd" "$STAGE/usr/bin/relayctl"
 ln -s ../bin/relayctl "$STAGE/usr/sbin/sendmail"
 ln -s relayctl "$STAGE/usr/bin/mailq"
+# Old programs and PHP call /usr/lib/sendmail, as every MTA package provides it.
+mkdir -p "$STAGE/usr/lib"
+ln -s ../sbin/sendmail "$STAGE/usr/lib/sendmail"
 for page in man/relayd.8 man/relayctl.8 man/relayd.conf.5; do
     section="${page##*.}"
     install -D -m 0644 "$page" "$STAGE/usr/share/man/man$section/$(basename "$page")"
