@@ -190,7 +190,7 @@ public final class WorkerRole: Service {
         for (state, count) in figures.messages { metrics.queueMessages(state: state).set(Double(count)) }
         let age = figures.oldestArrival.map { max(0, Date().timeIntervalSince1970 - $0) } ?? 0
         metrics.oldestMessageSeconds.set(age)
-        for (domain, count) in figures.deferredByDomain { metrics.deferredByDestination(domain).set(Double(count)) }
+        metrics.publishDeferred(figures.deferredByDomain)
     }
 
     /// Answers one control request (docs/CONTROL-PROTOCOL.md).

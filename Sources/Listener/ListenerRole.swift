@@ -252,9 +252,11 @@ public final class ListenerRole: Service {
             break
         case .tooManyConnections:
             logger.warning("connection refused", metadata: ["client": "[\(address)]", "reason": "max_connections"])
+            metrics?.smtpRejects(stage: "CONNECT").increment()
             return refuse(channel, .tooManyConnections(configuration.hostname))
         case .tooManyFromAddress:
             logger.warning("connection refused", metadata: ["client": "[\(address)]", "reason": "max_connections_per_ip"])
+            metrics?.smtpRejects(stage: "CONNECT").increment()
             return refuse(channel, .tooManyConnectionsFromAddress(configuration.hostname))
         }
         if limiter.stressBegan() {
@@ -312,13 +314,20 @@ public final class ListenerRole: Service {
                 maximumLineLength: configuration.limits.maxLineLength, installTLS: installTLS,
                 implicitTLS: listener.mode == .smtps, verifyCredentials: verifyCredentials,
                 onMessageRefused: metrics.map(Self.rejectionCounter), refuseEarlyTalkers: !listener.proxyProtocol,
-                underStress: { [limiter] in limiter.underStress }),
+                underStress: { [limiter] in limiter.underStress },
+                onRefusal: Self.refusalCounter(metrics)),
             sink: sink,
             info: SMTPSessionInfo(
                 sessionID: sessionID, clientAddress: address, clientPort: port,
                 listenerName: "\(listener.address)", clientName: clientName),
             logger: sessionLogger)
         try channel.pipeline.syncOperations.addHandler(handler)
+    }
+
+    /// Counts each refusal by stage (`relay_smtp_rejects_total`).
+    private static func refusalCounter(_ metrics: RelayMetrics?) -> (@Sendable (String) -> Void)? {
+        guard let metrics else { return nil }
+        return { stage in metrics.smtpRejects(stage: stage).increment() }
     }
 
     /// Answers with `reply` and closes.

@@ -1,10 +1,60 @@
 import Prometheus
+import Synchronization
 
 /// The metrics SPEC names, in one Prometheus registry per role process.
 public final class RelayMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
 
     public init() {}
+
+    /// The listener's series, made at start so that each exists at 0 before its first event
+    /// (an alert on `rate(...)` or `increase(...)` needs the series to exist), and
+    /// `relay_build_info` (the listener serves the one endpoint for both roles).
+    public func registerListenerSeries(version: String) {
+        _ = sessionsActive
+        _ = messagesAccepted
+        _ = spoolCommitSeconds
+        spoolReplaced.set(Double(0))
+        for stage in ["CONNECT", "MAIL", "RCPT", "DATA", "BDAT", "END-OF-MESSAGE"] { _ = smtpRejects(stage: stage) }
+        registry.makeGauge(
+            descriptor: name("build", "info", "Relay's version, as a label; the value is 1"), labels: [("version", version)]
+        ).set(Double(1))
+    }
+
+    /// The worker's series, made at start (see ``registerListenerSeries(version:)``).
+    public func registerWorkerSeries() {
+        for result in ["delivered", "deferred", "bounced", "expired"] { _ = deliveryAttempts(result: result) }
+        for state in ["queued", "active", "deferred", "held"] { _ = queueMessages(state: state) }
+        _ = deliverySeconds
+        _ = oldestMessageSeconds
+        unrecordedOutcomes.set(Double(0))
+        spoolReplaced.set(Double(0))
+    }
+
+    /// Refusals of SMTP commands and messages by stage (CONNECT for `max_connections`, MAIL,
+    /// RCPT, DATA, END-OF-MESSAGE): the `event=reject` log lines, counted.
+    public func smtpRejects(stage: String) -> Counter {
+        registry.makeCounter(
+            descriptor: name("smtp_rejects", "total", "SMTP refusals by stage (connect, MAIL, RCPT, DATA, end of message)"),
+            labels: [("stage", stage)])
+    }
+
+    /// The destination label is bounded: the `limit` destinations with the most deferred
+    /// recipients by name, the rest summed as `other`; a destination no longer deferred loses
+    /// its series, so an alert clears when the queue empties.
+    public func publishDeferred(_ byDestination: [String: Int], limit: Int = 20) {
+        let ranked = byDestination.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        var shown = Dictionary(uniqueKeysWithValues: ranked.prefix(limit).map { ($0.key, $0.value) })
+        let rest = ranked.dropFirst(limit).reduce(0) { $0 + $1.value }
+        if rest > 0 { shown["other"] = rest }
+        published.withLock { previous in
+            for gone in previous.subtracting(shown.keys) { registry.unregisterGauge(deferredByDestination(gone)) }
+            for (destination, count) in shown { deferredByDestination(destination).set(Double(count)) }
+            previous = Set(shown.keys)
+        }
+    }
+
+    private let published = Mutex<Set<String>>([])
 
     /// `relay_<metric>_<unit>`.
     private func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {

@@ -36,6 +36,7 @@ extension SMTPServerHandler {
         metadata["helo"] = "\(session.heloName ?? "")"
         metadata["reply"] = "\(reply.lines.enumerated().map { index, line in index == 0 ? Self.head(reply) + line : line }.joined(separator: " "))"
         logger.info("reject", metadata: metadata)
+        configuration.onRefusal?(stage)
     }
 
     private static func head(_ reply: SMTPReply) -> String {

@@ -50,6 +50,9 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
         /// Refuse a client whose data is already in when the greeting is due (SPEC: `554 5.5.0`).
         /// Off behind a PROXY header, whose client may legitimately be ahead of the greeting.
         public var refuseEarlyTalkers: Bool
+        /// Told of every refusal `event=reject` logs, with its stage (MAIL, RCPT, DATA, BDAT,
+        /// END-OF-MESSAGE): for the metrics.
+        public var onRefusal: (@Sendable (String) -> Void)?
         /// Whether the listener is under stress (most connection slots taken): then every
         /// timeout is cut to `stressTimeout`. Asked each time a wait begins.
         public var underStress: (@Sendable () -> Bool)?
@@ -59,8 +62,9 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
             installTLS: TLSInstaller? = nil,
             implicitTLS: Bool = false, verifyCredentials: CredentialsVerifier? = nil,
             onMessageRefused: (@Sendable (String) -> Void)? = nil, refuseEarlyTalkers: Bool = true,
-            underStress: (@Sendable () -> Bool)? = nil
+            underStress: (@Sendable () -> Bool)? = nil, onRefusal: (@Sendable (String) -> Void)? = nil
         ) {
+            self.onRefusal = onRefusal
             self.underStress = underStress
             self.refuseEarlyTalkers = refuseEarlyTalkers
             self.onMessageRefused = onMessageRefused

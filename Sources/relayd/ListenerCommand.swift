@@ -22,6 +22,7 @@ struct ListenerCommand: AsyncParsableCommand {
         bootstrapLogging(configuration.log)
         let logger = Logger(label: "relay.listener")
         let metrics = RelayMetrics()
+        metrics.registerListenerSeries(version: Relayd.version)
         let spool: Spool
         do {
             spool = try Spool(

@@ -35,6 +35,7 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         let group = SMTPServerBootstrap.makeEventLoopGroup()
         let metrics = RelayMetrics()
+        metrics.registerWorkerSeries()
         let role = WorkerRole(
             configuration: configuration, spool: spool, group: group, logger: logger, onReady: announceReady,
             metrics: metrics)
