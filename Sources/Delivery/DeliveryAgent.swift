@@ -128,21 +128,21 @@ struct DeliveryAgent: Sendable {
             return (previous, .done(all(.deferred(status: "4.7.0"), "cannot read the route's password_file: \(error)")))
         }
 
-        let targets: [(name: String, address: String, port: Int)]
+        let targets: [Target]
         switch await hosts(for: destination, route: route) {
         case .failure(.permanent(let status, let reason)):
             return (previous, .done(all(.bounced(status: status), reason)))
         case .failure(.temporary(let reason)):
             return (previous, .done(all(.deferred(status: "4.4.3"), reason)))
         case .success(let list):
-            targets = MailLoop.hostsBeforeSelf(list) { isOwnListener($0.address, port: $0.port) }
+            targets = MailLoop.hostsBetterThanSelf(list, preference: \.preference) { isOwnListener($0.address, port: $0.port) }
             if targets.isEmpty {
                 return (previous, .done(all(.bounced(status: MailLoop.status), MailLoop.reason(destination.mailDomain(configuration)))))
             }
         }
 
         var lastError = "no host to try"
-        for target in targets {
+        for (position, target) in targets.enumerated() {
             let cacheKey = "\(destination)|\(target.address):\(target.port)"
             // A cached connection the server has closed meanwhile is not the host's fault: then
             // the same host is tried once more on a fresh connection.
@@ -174,6 +174,13 @@ struct DeliveryAgent: Sendable {
                     if MailLoop.announces(configuration.hostname, greeting: session.greeting, ehlo: session.ehloReply) {
                         await session.quit()
                         let reason = MailLoop.reason(destination.mailDomain(configuration)) + " (\(session.relay) greets as \(configuration.hostname))"
+                        // Only the best host greeting as us is a loop for certain (Postfix); a
+                        // later one may be us reached by another address while better hosts are
+                        // down for now: then the mail waits for them.
+                        guard position == 0 else {
+                            lastError = reason
+                            break  // the next host
+                        }
                         return (previous, .done(all(.bounced(status: MailLoop.status), reason, relay: session.relay)))
                     }
                     if credentials != nil && !session.encrypted && policy != .none {
@@ -275,7 +282,16 @@ struct DeliveryAgent: Sendable {
         return Dictionary(uniqueKeysWithValues: recipientIDs.map { ($0, result) })
     }
 
-    private func open(_ target: (name: String, address: String, port: Int), tls: TLSUse) async throws(SMTPClientError)
+    /// One address to try: its host's name, the port, and the MX preference (a route's host
+    /// position) that orders it.
+    struct Target {
+        var name: String
+        var address: String
+        var port: Int
+        var preference: Int
+    }
+
+    private func open(_ target: Target, tls: TLSUse) async throws(SMTPClientError)
         -> SMTPDeliverySession
     {
         try await SMTPDeliverySession.open(
@@ -310,8 +326,8 @@ struct DeliveryAgent: Sendable {
     }
 
     /// The hosts in the order to try them, each address a target.
-    private func hosts(for destination: Destination, route: Route?) async -> Result<[(name: String, address: String, port: Int)], HostFailure> {
-        var targets: [(name: String, address: String, port: Int)] = []
+    private func hosts(for destination: Destination, route: Route?) async -> Result<[Target], HostFailure> {
+        var targets: [Target] = []
         var temporary: String?
         switch destination.kind {
         case .mx(let domain):
@@ -320,18 +336,22 @@ struct DeliveryAgent: Sendable {
             case .temporary(let reason): return .failure(.temporary(reason: reason))
             case .hosts(let hosts):
                 for host in hosts {
-                    for address in host.addresses { targets.append((host.name, address, configuration.delivery.mxPort)) }
+                    for address in host.addresses {
+                        targets.append(Target(name: host.name, address: address, port: configuration.delivery.mxPort, preference: host.preference))
+                    }
                 }
             }
         case .route:
             // Hosts of a route are tried in order; `[host]` skips the MX lookup.
-            for host in route?.hosts ?? [] {
+            for (position, host) in (route?.hosts ?? []).enumerated() {
                 let name = host.isLiteral ? "[\(host.host)]" : host.host
                 switch await mx.resolve(host.isLiteral ? "[\(host.host)]" : host.host) {
                 case .hosts(let found):
                     for entry in found {
                         for address in entry.addresses {
-                            targets.append((entry.name == name ? host.host : entry.name, address, host.port))
+                            targets.append(Target(
+                                name: entry.name == name ? host.host : entry.name, address: address, port: host.port,
+                                preference: position))
                         }
                     }
                 case .temporary(let reason): temporary = reason

@@ -38,24 +38,35 @@ final class UnrecordedOutcomes: Sendable {
     }
 
     /// Writes what is kept, in order, each in a transaction of its own, stopping at the first
-    /// failure. - Returns: how many were written and how many are still kept.
-    func retry(_ store: DeliveryStore) -> (written: Int, left: Int) {
+    /// failure that may pass (full disk, I/O error). A write the data itself refuses every time
+    /// (a constraint) is dropped, so that it cannot stop deliveries for good; the writes are
+    /// safe to repeat (`DeliveryStore.write`), so this only happens to a message an operator
+    /// deleted meanwhile, whose recipients then need nothing.
+    /// - Returns: how many were written, how many dropped with their errors, and how many are
+    ///   still kept.
+    func retry(_ store: DeliveryStore) -> (written: Int, dropped: [String], left: Int) {
         state.withLockedValue { state in
             var written = 0
+            var dropped: [String] = []
             while let first = state.pending.first {
                 do {
                     switch first {
                     case .outcomes(let record): try store.recordNow(record)
                     case .release(let ids, let nextAttempt): try store.release(ids, nextAttempt: nextAttempt)
                     }
+                    written += 1
+                } catch where DeliveryStore.isPermanent(error) {
+                    dropped.append("\(error)")
                 } catch {
                     state.lastError = "\(error)"
                     break
                 }
                 state.pending.removeFirst()
-                written += 1
             }
-            return (written, state.pending.count)
+            return (written, dropped, state.pending.count)
         }
     }
+
+    /// Whether any write is kept: deliveries wait while one is.
+    var isEmpty: Bool { count == 0 }
 }

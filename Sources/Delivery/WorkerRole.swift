@@ -158,8 +158,6 @@ public final class WorkerRole: Service {
     /// How often writes the spool refused are tried again, deliveries stopped meanwhile.
     static let unrecordedRetryInterval = TimeAmount.seconds(1)
 
-    /// Writes what the spool refused earlier. - Returns: whether nothing is left, so deliveries
-    /// may go on.
     /// Says once, at level critical, that `spool.sqlite` was deleted or replaced. Deliveries go
     /// on: the file this process holds open may be the only copy of that mail left.
     private func checkSpoolOnDisk() {
@@ -171,9 +169,14 @@ public final class WorkerRole: Service {
         ])
     }
 
+    /// Writes what the spool refused earlier. - Returns: whether nothing is left, so deliveries
+    /// may go on.
     private func recordKeptOutcomes(_ store: DeliveryStore) -> Bool {
         guard unrecorded.count > 0 else { return true }
-        let (written, left) = unrecorded.retry(store)
+        let (written, dropped, left) = unrecorded.retry(store)
+        for reason in dropped {
+            logger.error("a kept delivery outcome cannot be written and is dropped", metadata: ["reason": "\(reason)"])
+        }
         metrics?.unrecordedOutcomes.set(Double(left))
         if left == 0 {
             logger.notice("delivery outcomes recorded after a storage failure; deliveries resume", metadata: ["written": "\(written)"])
@@ -389,6 +392,11 @@ public final class WorkerRole: Service {
         // commands (see SMTPDeliverySession); it is settled, and recorded, by the next delivery.
         var held: (delivery: HeldDelivery, message: DueMessage, body: [Data])?
         for (index, message) in job.messages.enumerated() {
+            // A refused outcome write stops deliveries: the rest of the job goes back untried.
+            if !unrecorded.isEmpty {
+                recorder.release(job.messages[index...].flatMap { $0.recipients.map(\.id) }, nextAttempt: Date().timeIntervalSince1970)
+                break
+            }
             let body: [Data]
             do {
                 body = try message.text ?? store.bodyChunks(messageID: message.id)

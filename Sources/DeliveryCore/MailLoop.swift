@@ -25,12 +25,15 @@ public enum MailLoop {
         }
     }
 
-    /// The hosts to try when the ones at `loops` are this relay: only those before the first of
-    /// ours, which for an MX list in preference order are the better MX hosts (a backup MX
-    /// passes mail on only to better ones). Empty: the mail loops.
-    public static func hostsBeforeSelf<Host>(_ hosts: [Host], isSelf: (Host) -> Bool) -> [Host] {
-        guard let first = hosts.firstIndex(where: isSelf) else { return hosts }
-        return Array(hosts[..<first])
+    /// The hosts to try when some are this relay: only those with a better (lower) preference
+    /// than the best of ours, as Postfix does, so that a backup MX passes mail on only to better
+    /// MX hosts and hosts of the same preference as ours (listed in random order) are never
+    /// tried. Empty: the mail loops.
+    public static func hostsBetterThanSelf<Host>(
+        _ hosts: [Host], preference: (Host) -> Int, isSelf: (Host) -> Bool
+    ) -> [Host] {
+        guard let ours = hosts.filter(isSelf).map(preference).min() else { return hosts }
+        return hosts.filter { preference($0) < ours }
     }
 
     private static func canonical(_ name: String) -> String {

@@ -26,7 +26,14 @@ public enum LocalSubmission {
         }
         if !present.contains("date") { added += "Date: \(RFC5322Date.string(time))\r\n" }
         if !present.contains("message-id") { added += "Message-ID: <\(messageID)>\r\n" }
+        // Text that starts with no header field (`echo hi | sendmail user`) is all body: the
+        // added fields then need the empty line that ends a header section.
+        if present.isEmpty && !startsWithEmptyLine(text) { added += "\r\n" }
         return Array(added.utf8) + text
+    }
+
+    private static func startsWithEmptyLine(_ text: [UInt8]) -> Bool {
+        text.first == UInt8(ascii: "\n") || text.starts(with: [UInt8(ascii: "\r"), UInt8(ascii: "\n")])
     }
 
     /// The lowercased names of the header fields at the start of `text`.
@@ -38,11 +45,13 @@ public enum LocalSubmission {
             var line = text[start..<end]
             if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
             if line.isEmpty { break }
-            if let colon = line.firstIndex(of: UInt8(ascii: ":")), let first = line.first,
-                first != UInt8(ascii: " "), first != UInt8(ascii: "\t")
-            {
-                names.insert(String(decoding: line[..<colon], as: UTF8.self).lowercased())
-            }
+            let isContinuation = line.first == UInt8(ascii: " ") || line.first == UInt8(ascii: "\t")
+            // A field name is printable ASCII without a colon or space (RFC 5322 §2.2); a line
+            // that is neither a field nor its continuation starts the body.
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex,
+                line[..<colon].allSatisfy({ $0 > 32 && $0 < 127 }) || isContinuation
+            else { break }
+            if !isContinuation { names.insert(String(decoding: line[..<colon], as: UTF8.self).lowercased()) }
             start = end == text.endIndex ? end : end + 1
         }
         return names

@@ -35,6 +35,11 @@ extension SMTPServerHandler {
         case .data, .chunk, .discardChunk:
             let earned = deadline + .nanoseconds(Int64(octets) * 1_000_000_000 / Int64(Self.minimumDataRate))
             deadline = min(earned, context.eventLoop.now + currentTimeout)
+            // Stress that began mid-text shortens the wait below the scheduled timer: move it.
+            if let scheduled = timerDeadline, deadline < scheduled, !isClosed {
+                timeout?.cancel()
+                scheduleTimeout(at: deadline, context: context)
+            }
         case .command, .committing, .awaitingTLS, .verifying, .closed:
             break
         }

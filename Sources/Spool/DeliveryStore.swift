@@ -242,21 +242,38 @@ public final class DeliveryStore: Sendable {
         try await writer.commit(record)
     }
 
+    /// Whether `error` from a write would come back every time (a constraint the data breaks),
+    /// unlike a full disk or an I/O error, which may pass.
+    public static func isPermanent(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return [.SQLITE_CONSTRAINT, .SQLITE_MISMATCH, .SQLITE_TOOBIG, .SQLITE_RANGE].contains(error.resultCode)
+    }
+
     /// Records outcomes at once, in a transaction of their own (`relayctl queue bounce`).
     public func recordNow(_ record: OutcomeRecord) throws {
         try database.write { db in try Self.write(record, into: db) }
     }
 
     /// Writes the outcomes of one attempt on one message inside the caller's transaction.
+    ///
+    /// Safe to repeat (a write kept after a failed commit is written again, and a commit whose
+    /// fsync failed may have landed after all): a message already gone is left alone, a bounce
+    /// already queued is not queued twice, and only recipients still waiting count towards
+    /// "the last ones are done", so a repeat never deletes a message others still wait in.
     static func write(_ record: OutcomeRecord, into db: Database) throws {
         let messageID = record.messageID
-        let waiting = try Int.fetchOne(
+        let waitingIDs = Set(try Int64.fetchAll(
             db.cachedStatement(
-                sql: "SELECT count(*) FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')"),
-            arguments: [messageID]) ?? 0
-        let finishing = record.outcomes.filter { $0.state != .deferred }.count
-        for bounce in record.bounces { try SpoolWrites.insert(bounce, into: db) }
-        if waiting == finishing {
+                sql: "SELECT id FROM recipients WHERE message_id = ? AND state NOT IN ('delivered', 'bounced')"),
+            arguments: [messageID]))
+        guard !waitingIDs.isEmpty else { return }  // done already, or deleted by an operator
+        let finishing = record.outcomes.filter { $0.state != .deferred && waitingIDs.contains($0.recipientID) }.count
+        for bounce in record.bounces {
+            let queued = try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT count(*) FROM messages WHERE queue_id = ?"), arguments: [bounce.queueID]) ?? 0
+            if queued == 0 { try SpoolWrites.insert(bounce, into: db) }
+        }
+        if waitingIDs.count == finishing {
             // The last recipients are done: the message goes, and with it its rows; writing
             // their final states first would only be deleted again.
             try db.cachedStatement(sql: "DELETE FROM messages WHERE id = ?").execute(arguments: [messageID])
@@ -273,7 +290,7 @@ public final class DeliveryStore: Sendable {
                 INSERT INTO attempts (message_id, recipient_id, time, relay, reply, dsn, outcome)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """)
-        for outcome in record.outcomes {
+        for outcome in record.outcomes where waitingIDs.contains(outcome.recipientID) {
             try update.execute(arguments: [
                 outcome.state.rawValue, record.now, outcome.nextAttempt ?? record.now, outcome.reply, outcome.dsn,
                 outcome.relay, outcome.warned ? 1 : 0, outcome.recipientID,

@@ -12,7 +12,9 @@ enum SpillFiles {
         for _ in 0..<3 {
             let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { return -1 }
-            guard flock(descriptor, LOCK_EX) == 0 else {
+            var locked = flock(descriptor, LOCK_EX)
+            while locked != 0 && errno == EINTR { locked = flock(descriptor, LOCK_EX) }
+            guard locked == 0 else {
                 let saved = errno
                 close(descriptor)
                 errno = saved

@@ -85,6 +85,7 @@ enum SendmailMode {
         var ignoreDots = false
         var recipients: [String] = []
         var configPath: String?
+        var flushQueue = false
         var index = 0
         func value(_ flag: String, _ attached: Substring) -> String {
             if !attached.isEmpty { return String(attached) }
@@ -114,9 +115,10 @@ enum SendmailMode {
                     if rest == "m" || rest.isEmpty { break }
                     fail("-b\(rest) is not supported\nusage: sendmail [-t] [-i] [-f sender] [-F name] [recipient …]", code: 64)
                 case "q":
-                    // -q alone: deliver the queue now (Postfix's sendmail -q, postqueue -f);
-                    // -q with an interval starts a queue daemon elsewhere, so it is ignored.
-                    if rest.isEmpty { flush(configPath) }
+                    // -q alone: deliver the queue now (Postfix's sendmail -q, postqueue -f),
+                    // once every option is read; -q with an interval starts a queue daemon
+                    // elsewhere, so it is ignored.
+                    if rest.isEmpty { flushQueue = true }
                 case "v", "d", "N", "R", "V", "X", "B", "h", "L", "U", "G", "A", "e", "m": break
                 default:
                     fail("unknown option \(argument)\nusage: sendmail [-t] [-i] [-f sender] [-F name] [recipient …]", code: 64)
@@ -126,6 +128,7 @@ enum SendmailMode {
             }
             index += 1
         }
+        if flushQueue { flush(configPath) }
         let options = try RelayctlOptions.parse(configPath.map { ["-c", $0] } ?? [])
         try Injection(
             sender: sender, fullName: fullName, fromHeaders: fromHeaders, ignoreDots: ignoreDots, recipients: recipients,
@@ -136,7 +139,8 @@ enum SendmailMode {
     static func flush(_ configPath: String?) -> Never {
         do {
             let command = try FlushCommand.parse(["--all"] + (configPath.map { ["-c", $0] } ?? []))
-            try command.run()
+            // Silent on success, as sendmail -q is (cron would mail any output).
+            _ = try command.options.send("flush", ["all": "1"])
             Foundation.exit(0)
         } catch {
             FlushCommand.exit(withError: error)

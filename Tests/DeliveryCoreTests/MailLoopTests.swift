@@ -21,10 +21,16 @@ import Testing
         #expect(!MailLoop.announces("relay.example", greeting: SMTPReply(code: 220, nil, ""), ehlo: nil))
     }
 
-    @Test func onlyHostsBeforeTheFirstOfOursAreTried() {
-        #expect(MailLoop.hostsBeforeSelf(["mx1", "self", "mx3"]) { $0 == "self" } == ["mx1"])
-        #expect(MailLoop.hostsBeforeSelf(["self", "mx2"]) { $0 == "self" } == [])
-        #expect(MailLoop.hostsBeforeSelf(["mx1", "mx2"]) { $0 == "self" } == ["mx1", "mx2"])
+    @Test func onlyHostsBetterThanOursAreTried() {
+        func better(_ hosts: [(String, Int)]) -> [String] {
+            MailLoop.hostsBetterThanSelf(hosts, preference: \.1) { $0.0 == "self" }.map(\.0)
+        }
+        #expect(better([("mx1", 10), ("self", 20), ("mx3", 30)]) == ["mx1"])
+        #expect(better([("self", 10), ("mx2", 20)]) == [])
+        #expect(better([("mx1", 10), ("mx2", 20)]) == ["mx1", "mx2"])
+        // The same preference as ours, in either order: never tried (it would be random).
+        #expect(better([("peer", 10), ("self", 10)]) == [])
+        #expect(better([("self", 10), ("peer", 10), ("mx0", 5)]) == ["mx0"])
     }
 
     @Test func theBounceIsPostfixs() {

@@ -30,4 +30,12 @@ import Testing
         let completed = String(decoding: LocalSubmission.completingHeader(body, sender: "s@t", fullName: nil, time: 0, messageID: "m"), as: UTF8.self)
         #expect(completed.hasPrefix("From: s@t\r\nDate: "))
     }
+
+    @Test func textWithoutAHeaderSectionIsAllBody() {
+        let completed = String(decoding: LocalSubmission.completingHeader(
+            Array("hi there\n".utf8), sender: "s@t", fullName: nil, time: 0, messageID: "m"), as: UTF8.self)
+        #expect(completed.hasSuffix("Message-ID: <m>\r\n\r\nhi there\n"))
+        let empty = String(decoding: LocalSubmission.completingHeader([], sender: "s@t", fullName: nil, time: 0, messageID: "m"), as: UTF8.self)
+        #expect(empty.hasSuffix("Message-ID: <m>\r\n\r\n"))
+    }
 }

@@ -73,7 +73,10 @@ def hand_over(*paths: Path) -> None:
         if path.is_dir():
             for dirpath, dirnames, filenames in os.walk(path):
                 for name in dirnames + filenames:
-                    os.chown(os.path.join(dirpath, name), RELAY_UID, RELAY_GID, follow_symlinks=False)
+                    try:
+                        os.chown(os.path.join(dirpath, name), RELAY_UID, RELAY_GID, follow_symlinks=False)
+                    except FileNotFoundError:
+                        pass  # a running role's temporary file (listener.status is written atomically)
 
 
 def free_port() -> int:
