@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct Relayctl: ParsableCommand {
@@ -19,9 +20,20 @@ struct Relayctl: ParsableCommand {
         case "mailq":
             SendmailMode.mailq(rest.first == "-C" && rest.count > 1 ? rest[1] : nil)
         default:
+            var command: any ParsableCommand
             do {
-                var command = try parseAsRoot(GlobalOptions.moveLeading(rest))
+                command = try parseAsRoot(GlobalOptions.moveLeading(rest))
+            } catch {
+                exit(withError: error)
+            }
+            do {
                 try command.run()
+            } catch let error as ValidationError {
+                // A bad argument found while running shows the subcommand's own usage.
+                let subcommand = type(of: command)
+                let usage = usageString(for: subcommand)
+                FileHandle.standardError.write(Data("Error: \(error.message)\nUsage: \(usage)\n".utf8))
+                Foundation.exit(ExitCode.validationFailure.rawValue)
             } catch {
                 exit(withError: error)
             }

@@ -49,6 +49,10 @@ def test_listing_and_json_with_daemon_down(relay):
 def test_bad_arguments_exit_64_with_usage(relay):
     out = relayctl(relay, "--state", "lost")
     assert out.returncode == 64 and "Usage:" in out.stderr
+    # A problem found after parsing shows the subcommand's usage, not relayctl's.
+    for argv, usage in ((["hold"], "Usage: relayctl queue hold "), (["flush", "bad-id"], "Usage: relayctl queue flush ")):
+        out = relayctl(relay, *argv)
+        assert out.returncode == 64 and usage in out.stderr, out.stderr
 
 
 def test_queue_shape_counts_recipients_by_domain(relay):
