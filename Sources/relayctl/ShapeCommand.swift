@@ -10,6 +10,9 @@ struct ShapeCommand: ParsableCommand {
         commandName: "shape", abstract: "Backlog by destination domain and age buckets (qshape).")
     @OptionGroup var options: RelayctlOptions
     @Option(help: "Show the domains with the most recipients, at most this many.") var top = 20
+    @Option(help: "Only recipients in this queue (qshape's queue argument).") var state: QueueListCommand.State?
+    @Flag(name: .customLong("sender"), help: "By sender domain instead of recipient domain (qshape -s).")
+    var bySender = false
 
     static let buckets = [5, 10, 20, 40, 80, 160, 320, 640, 1280]
 
@@ -19,8 +22,9 @@ struct ShapeCommand: ParsableCommand {
         for message in try options.reader().pendingMessages() {
             let minutes = (now - message.arrivalTime) / 60
             let bucket = Self.buckets.firstIndex { minutes <= Double($0) } ?? Self.buckets.count
-            for recipient in message.recipients {
-                let domain = recipient.address.split(separator: "@").last.map { $0.lowercased() } ?? recipient.address
+            for recipient in message.recipients where state.map({ $0.rawValue == recipient.state }) ?? true {
+                let address = bySender ? (message.sender.isEmpty ? "MAILER-DAEMON" : message.sender) : recipient.address
+                let domain = address.split(separator: "@").last.map { $0.lowercased() } ?? address
                 rows[domain, default: Array(repeating: 0, count: Self.buckets.count + 1)][bucket] += 1
             }
         }

@@ -65,3 +65,10 @@ def test_queue_shape_counts_recipients_by_domain(relay):
     assert lines[0].split() == ["T", "5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+"]
     assert lines[1].split()[:3] == ["TOTAL", "4", "4"]
     assert {l.split()[0]: l.split()[1] for l in lines[2:]} == {"example.com": "2", "other.net": "2"}
+    # By sender domain (qshape -s), and one queue only (qshape's queue argument).
+    by_sender = relayctl(relay, "shape", "--sender").stdout.splitlines()
+    assert {l.split()[0]: l.split()[1] for l in by_sender[2:]} == {"example.org": "4"}
+    deferred = relayctl(relay, "shape", "--state", "deferred").stdout.splitlines()
+    assert deferred[1].split()[:2] == ["TOTAL", "0"] and len(deferred) == 2
+    queued = relayctl(relay, "shape", "--state", "queued").stdout.splitlines()
+    assert queued[1].split()[:2] == ["TOTAL", "4"]
