@@ -140,9 +140,10 @@ public final class Spool: Sendable {
             let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
             let wanted = isDirectory ? R_OK | W_OK | X_OK : R_OK | W_OK
             guard access(path, wanted) != 0 else { continue }
+            let reason = String(cString: strerror(errno))  // EACCES, or EROFS under ProtectSystem
             let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "\(info.st_uid)"
             let me = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "\(geteuid())"
-            return "cannot write \(path): owner \(owner), mode \(String(info.st_mode & 0o7777, radix: 8)); relayd runs as \(me)"
+            return "cannot write \(path) (\(reason)): owner \(owner), mode \(String(info.st_mode & 0o7777, radix: 8)); relayd runs as \(me)"
         }
         return nil
     }

@@ -184,7 +184,7 @@ def test_a_spool_the_relay_user_cannot_write_is_one_line_and_exit_78(workdir):
     spool.mkdir(mode=0o700)  # root's, as a hand-made directory would be
     out = subprocess.run(unprivileged([RELAYD, "serve", "-c", conf]), capture_output=True, text=True, timeout=60)
     assert out.returncode == 78, out.stderr
-    assert f"cannot write {spool}: owner root, mode 700; relayd runs as" in out.stderr, out.stderr
+    assert f"cannot write {spool} (Permission denied): owner root, mode 700; relayd runs as" in out.stderr, out.stderr
     assert "restart_in" not in out.stderr
 
 
