@@ -28,7 +28,12 @@ public struct ControlClient: Sendable {
         }
         let connected = address.withSocketAddress { connect(fd, $0, $1) }
         guard connected == 0 else {
-            throw ControlError(code: "unavailable", message: "the worker is not running (\(path): \(String(cString: strerror(errno))))")
+            let reason = String(cString: strerror(errno))
+            // EACCES: the socket is there (0660), this user may not use it; not "not running".
+            if errno == EACCES || errno == EPERM {
+                throw ControlError(code: "forbidden", message: "only root or the relay's user may use \(path) (\(reason))")
+            }
+            throw ControlError(code: "unavailable", message: "the worker is not running (\(path): \(reason))")
         }
         guard var data = try? JSONEncoder().encode(request) else {
             throw ControlError(code: "bad_request", message: "cannot encode the request")

@@ -38,11 +38,12 @@ struct RelayctlOptions: ParsableArguments {
             response = try ControlClient(path: path).send(ControlRequest(command: command, arguments: arguments))
         } catch {
             if error.code == "unavailable" { fail(error.message, code: 69) }
+            if error.code == "forbidden" { fail(error.message, code: 77) }
             fail(error.message, code: 1)
         }
         guard response.ok else {
             let error = response.error ?? ControlError(code: "failed", message: "failed")
-            fail(error.message, code: error.code == "config" ? 78 : 1)
+            fail(error.message, code: error.code == "config" ? 78 : error.code == "forbidden" ? 77 : 1)
         }
         return response.result ?? [:]
     }

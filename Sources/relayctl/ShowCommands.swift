@@ -218,7 +218,20 @@ extension RelayctlOptions {
     /// Like `send`, but nil when the worker is down instead of exiting.
     func sendQuietly(_ command: String) throws -> [String: String]? {
         let path = try socketPath ?? (configuration().runDir + "/control.sock")
-        guard let response = try? ControlClient(path: path).send(ControlRequest(command: command)), response.ok else { return nil }
+        let response: ControlResponse
+        do {
+            response = try ControlClient(path: path).send(ControlRequest(command: command))
+        } catch where error.code == "forbidden" {
+            fail("the worker may be running, but \(error.message)", code: 77)
+        } catch {
+            return nil
+        }
+        if response.error?.code == "forbidden" {
+            // Up, but this user may not ask it: saying "down" would send a monitoring check
+            // the wrong way. Exit 77 (EX_NOPERM) with the reason.
+            fail("the worker is running, but \(response.error?.message ?? "this user may not use the control socket")", code: 77)
+        }
+        guard response.ok else { return nil }
         return response.result
     }
 }

@@ -92,3 +92,18 @@ def test_a_client_that_leaves_before_its_answer_does_not_kill_the_worker(worker)
         os.kill(worker.worker.pid, signal.SIGCONT)
     assert request(path, b'{"version":1,"command":"status","arguments":{}}\n')["ok"]
     assert worker.worker.poll() is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another uid needs root")
+def test_relayctl_as_another_user_is_told_it_may_not_ask_not_that_the_worker_is_down(worker):
+    """A monitoring user running `relayctl status` or `pause`: exit 77 (EX_NOPERM) with the
+    reason, not 69 and "down"; the roles' uid checks stay as they are."""
+    from conftest import RELAYCTL
+    os.chmod(worker.workdir, 0o755)
+    os.chmod(worker.workdir.parent, 0o755)
+    stranger = str(RELAY_UID + 1000)
+    for argv in (["status"], ["pause"]):
+        out = subprocess.run(["setpriv", f"--reuid={stranger}", f"--regid={stranger}", "--clear-groups", "--",
+                              str(RELAYCTL), *argv, "-c", str(worker.config)], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 77, (argv, out.returncode, out.stdout, out.stderr)
+        assert "may" in out.stderr and "use" in out.stderr, out.stderr
