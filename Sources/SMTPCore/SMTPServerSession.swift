@@ -92,6 +92,8 @@ public struct SMTPServerSession: Sendable {
     public let configuration: Configuration
     var state = State.awaitingHello
     var errors = 0
+    /// NOOP, RSET, VRFY and HELP since the last message was queued (`junkCommandLimit`).
+    var junkCommands = 0
     private var draining = false
     /// The session runs over TLS (after STARTTLS, or from the start on an smtps listener).
     public private(set) var tlsActive = false
@@ -204,19 +206,19 @@ public struct SMTPServerSession: Sendable {
             case .transaction(let hello, _), .ready(let hello): state = .ready(hello)
             default: break
             }
-            return discardingOpenMessage(openMessage, idle(.ok))
+            return junk(discardingOpenMessage(openMessage, idle(.ok)))
         case .noop:
-            return .send(.ok)
+            return junk(.send(.ok))
         case .quit:
             state = .closed
             return .sendAndClose([.bye(configuration.hostname)])
         case .vrfy:
             if let refusal = tlsRequiredRefusal() { return error(refusal) }
-            return .send(.verifyNotSupported)
+            return junk(.send(.verifyNotSupported))
         case .expn:
             return error(.notImplemented)
         case .help:
-            return .send(.help)
+            return junk(.send(.help))
         case .starttls:
             return startTLS()
         case .auth(let mechanism, let initialResponse):
@@ -256,6 +258,7 @@ public struct SMTPServerSession: Sendable {
     public mutating func commitSucceeded(queueID: String) -> SMTPServerAction {
         guard case .committing(let hello) = state else { preconditionFailure("commitSucceeded outside commit") }
         state = .ready(hello)
+        junkCommands = 0  // a client that delivers mail is doing real work (RSET between messages)
         if draining {
             state = .closed
             return .sendAndClose([.queued(queueID), .shuttingDown(configuration.hostname)])
@@ -486,6 +489,18 @@ public struct SMTPServerSession: Sendable {
         }
         state = .committing(hello)
         return .commit(transaction.envelope(hello))
+    }
+
+    /// NOOP, RSET, VRFY and HELP a session may send between two queued messages before each
+    /// further one counts as an error (Postfix's `smtpd_junk_command_limit`): otherwise a client could hold its connection
+    /// slot for ever with a NOOP every few minutes (issue 13, hole 4).
+    public static let junkCommandLimit = 100
+
+    /// Answers a junk command, counting it; past the limit it counts as an error too.
+    mutating func junk(_ action: SMTPServerAction) -> SMTPServerAction {
+        junkCommands += 1
+        guard junkCommands > Self.junkCommandLimit, case .send(let reply) = action else { return action }
+        return error(reply)
     }
 
     /// Counts a protocol error; too many end the session.

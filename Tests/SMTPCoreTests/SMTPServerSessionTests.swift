@@ -1035,3 +1035,48 @@ private struct Harness {
         #expect(harness.committed.first?.text == "Subject: hi\r\n\r\n.dot\r\n")
     }
 }
+
+/// A client that holds its connection with NOOPs (issue 13, hole 4): past Postfix's junk
+/// command limit each one counts as an error, and max_errors ends the session.
+@Suite struct JunkCommandTests {
+    @Test func noopsPastTheLimitCountAsErrors() {
+        var session = makeSession(maximumErrors: 3)
+        _ = session.connectionEstablished()
+        _ = session.receive("EHLO client.example")
+        for _ in 0..<SMTPServerSession.junkCommandLimit {
+            #expect(session.receive("NOOP") == .send(ok))
+        }
+        #expect(session.receive("NOOP") == .send(ok))  // error 1
+        #expect(session.receive("HELP") != .none)  // error 2
+        #expect(session.receive("RSET") == .sendAndClose([ok, tooManyErrors]))  // error 3
+        #expect(session.isClosed)
+    }
+
+    @Test func realCommandsDoNotCount() {
+        var session = makeSession(maximumErrors: 3)
+        _ = session.connectionEstablished()
+        _ = session.receive("EHLO client.example")
+        for _ in 0..<(SMTPServerSession.junkCommandLimit * 2) {
+            #expect(session.receive("MAIL FROM:<alice@example.net>") == .send(reply(250, (2, 1, 0), "Ok")))
+            _ = session.receive("RSET")
+            if session.isClosed { break }
+        }
+        // RSET is junk too (as in Postfix), so a client looping MAIL/RSET is cut as well.
+        #expect(session.isClosed)
+    }
+
+    @Test func aQueuedMessageStartsTheCountAgain() {
+        var session = makeSession(maximumErrors: 3)
+        _ = session.connectionEstablished()
+        _ = session.receive("EHLO client.example")
+        for round in 0..<3 {
+            for _ in 0..<SMTPServerSession.junkCommandLimit { _ = session.receive("RSET") }
+            _ = session.receive("MAIL FROM:<alice@example.net>")
+            _ = session.receive("RCPT TO:<bob@example.org>")
+            _ = session.receive("DATA")
+            _ = session.dataEnded(summary(size: 10))
+            #expect(session.commitSucceeded(queueID: "Q\(round)") == .send(queued("Q\(round)")))
+        }
+        #expect(!session.isClosed)
+    }
+}
