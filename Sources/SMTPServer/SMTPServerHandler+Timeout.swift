@@ -29,20 +29,38 @@ extension SMTPServerHandler {
         scheduleTimeout(at: deadline, context: context)
     }
 
+    /// A BDAT chunk's wait: the first chunk of a message starts the text deadline; later ones
+    /// go on from where the earlier chunks left it, so that `BDAT 1` plus an octet at a time
+    /// does not get a fresh `data_timeout` per chunk.
+    func armChunkTimeout(context: ChannelHandlerContext, beginsMessage: Bool) {
+        armTimeout(context: context)
+        if beginsMessage {
+            messageDeadline = deadline
+        } else if let carried = messageDeadline, carried < deadline {
+            deadline = carried
+            moveTimerToDeadline(context: context)
+        }
+    }
+
     /// Input arrived: message text earns time at the minimum rate; a command line earns none.
     func creditInput(_ octets: Int, context: ChannelHandlerContext) {
         switch mode {
         case .data, .chunk, .discardChunk:
             let earned = deadline + .nanoseconds(Int64(octets) * 1_000_000_000 / Int64(Self.minimumDataRate))
             deadline = min(earned, context.eventLoop.now + currentTimeout)
+            if case .chunk = mode { messageDeadline = deadline }
             // Stress that began mid-text shortens the wait below the scheduled timer: move it.
-            if let scheduled = timerDeadline, deadline < scheduled, !isClosed {
-                timeout?.cancel()
-                scheduleTimeout(at: deadline, context: context)
-            }
+            moveTimerToDeadline(context: context)
         case .command, .committing, .awaitingTLS, .verifying, .closed:
             break
         }
+    }
+
+    /// Brings the timer forward when the deadline moved before it.
+    private func moveTimerToDeadline(context: ChannelHandlerContext) {
+        guard let scheduled = timerDeadline, deadline < scheduled, !isClosed else { return }
+        timeout?.cancel()
+        scheduleTimeout(at: deadline, context: context)
     }
 
     private var currentTimeout: TimeAmount {

@@ -108,6 +108,8 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
     var deadline = NIODeadline.now()
     /// When the scheduled timer fires, if one is scheduled.
     var timerDeadline: NIODeadline?
+    /// The text deadline of the BDAT message being received, carried from chunk to chunk.
+    var messageDeadline: NIODeadline?
     private var wroteSinceFlush = false
     /// The client shut its sending side (a read EOF). Its last commands are still answered:
     /// the connection closes once nothing is left to do (a commit, a credentials check).
@@ -342,7 +344,7 @@ public final class SMTPServerHandler: ChannelDuplexHandler {
                 textDecoder = SMTPDataDecoder(configuration: decoderConfiguration(dotStuffed: false))
             }
             mode = .chunk(remaining: size, last: last)
-            armTimeout(context: context)
+            armChunkTimeout(context: context, beginsMessage: beginsMessage)
         case .discardChunk(let size, let reply):
             mode = .discardChunk(remaining: size, reply: reply)
         case .abortMessage(let reply):

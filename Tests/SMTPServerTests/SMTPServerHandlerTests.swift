@@ -102,6 +102,19 @@ import Testing
         #expect(slow.sink.committed.isEmpty)
     }
 
+    /// `BDAT 1` plus an octet at a time: the chunks share one text deadline.
+    @Test func chunksOfOneMessageShareTheTextDeadline() throws {
+        let harness = try Harness(dataTimeout: .seconds(10))
+        harness.send("EHLO c\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT 1\r\n")
+        for _ in 0..<6 {  // each chunk's octet 3 seconds late, the next BDAT at once: 18 s for 6 octets
+            harness.wait(.seconds(3))
+            harness.send("xBDAT 1\r\n")
+            if !harness.channel.isActive { break }
+        }
+        #expect(harness.output().contains("421 4.4.2"))
+        #expect(harness.sink.committed.isEmpty)
+    }
+
     @Test func underStressEveryWaitIsTenSeconds() throws {
         let harness = try Harness(commandTimeout: .minutes(5), underStress: { true })
         harness.wait(.seconds(9))
