@@ -1,6 +1,7 @@
 """Fixtures that run the real relayd binary on loopback and read its spool."""
 import atexit
 import os
+import re
 import pwd
 import shutil
 import signal
@@ -230,6 +231,19 @@ class Relay:
             return conn.execute(
                 "SELECT r.* FROM recipients r JOIN messages m ON m.id = r.message_id "
                 "WHERE m.queue_id = ? ORDER BY r.id", (queue_id,)).fetchall()
+
+    def header_values(self, name: str) -> list[str]:
+        """The value of header field `name` in each message still in the spool (its first
+        chunk), one entry per message: the tests' tags."""
+        pattern = re.compile(rb"\r\n" + re.escape(name.encode()) + rb": (\S+)\r\n")
+        with self.db() as conn:
+            chunks = conn.execute("SELECT data FROM body_chunks WHERE seq = 0").fetchall()
+        return [m.group(1).decode() for (data,) in chunks if (m := pattern.search(bytes(data)))]
+
+    def integrity(self) -> str:
+        """SQLite's `PRAGMA integrity_check` of the spool: "ok" when whole."""
+        with self.db() as conn:
+            return conn.execute("PRAGMA integrity_check").fetchone()[0]
 
     def body(self, queue_id: str) -> bytes:
         with self.db() as conn:

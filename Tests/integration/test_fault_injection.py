@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import subprocess
 import threading
 from pathlib import Path
@@ -41,21 +40,6 @@ def send(client: RawClient, tag: str, recipients: int = 1) -> tuple[int, str]:
     return code, lines[0]
 
 
-def tags_in_spool(relay) -> list[str]:
-    found = []
-    with relay.db() as conn:
-        for (data,) in conn.execute("SELECT c.data FROM body_chunks c WHERE c.seq = 0"):
-            match = re.search(rb"X-Fault-Tag: (\S+)\r\n", bytes(data))
-            if match:
-                found.append(match.group(1).decode())
-    return found
-
-
-def integrity(relay) -> str:
-    with sqlite3.connect(relay.spool_dir / "spool.sqlite") as conn:
-        return conn.execute("PRAGMA integrity_check").fetchone()[0]
-
-
 def test_a_listener_whose_syncs_and_writes_fail_acknowledges_only_what_it_stored(relay_factory):
     relay = relay_factory(start=False)
     relay.start(wrapper=FIU_RUN)
@@ -75,7 +59,7 @@ def test_a_listener_whose_syncs_and_writes_fail_acknowledges_only_what_it_stored
     assert acknowledged and refused, (len(acknowledged), len(refused))  # the faults did happen
     relay.stop(signal.SIGKILL)
     relay.start()  # recovery, faults gone
-    stored = tags_in_spool(relay)
+    stored = relay.header_values("X-Fault-Tag")
     assert len(stored) == len(set(stored)), "each message stored once"
     assert set(acknowledged) <= set(stored), f"acknowledged but lost: {sorted(set(acknowledged) - set(stored))}"
     # A commit whose fsync failed has an unknown fate (SQLite: it "may or may not" have been
@@ -85,7 +69,7 @@ def test_a_listener_whose_syncs_and_writes_fail_acknowledges_only_what_it_stored
     assert refused_but_stored <= set(refused)
     print(f"listener faults: {len(acknowledged)} acknowledged and all stored, {len(refused)} refused, "
           f"{len(refused_but_stored)} of those stored anyway")
-    assert integrity(relay) == "ok"
+    assert relay.integrity() == "ok"
     for message in relay.messages():
         assert len(relay.body(message["queue_id"])) == message["size"]
     # The listener accepts again.
@@ -132,7 +116,7 @@ def test_a_worker_whose_syncs_and_writes_fail_delivers_everything_at_least_once(
         wait_until(lambda: all(deliveries.get(t, 0) >= 2 for t in tags), 120, "every recipient delivered",
                    detail=lambda: f"; missing {[t for t in tags if deliveries.get(t, 0) < 2][:5]}")
         relay.wait_until(lambda: relay.messages() == [], 60, "the queue to empty")
-        assert integrity(relay) == "ok"
+        assert relay.integrity() == "ok"
         assert not others, (len(others), [l for l in relay.worker_log_text().splitlines() if "level=error" in l or "level=critical" in l][:40])
         failures = relay.worker_log_text().count("cannot record delivery outcomes")
         print(f"worker faults: {failures} outcome writes refused; "
